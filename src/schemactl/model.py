@@ -1,0 +1,220 @@
+"""The normalised model: frozen dataclasses that every stage after validation consumes.
+
+`validate` turns YAML documents into these objects; `checksum`, `conflicts`, `plan`,
+`sql`, `registry` and `apply` only ever read them.  Nothing here does I/O.
+
+Names:
+- ``Field.name`` is the name the user wrote (``tenantId``); ``Field.column`` the SQL
+  column (``tenant_id`` or the ``column:`` override).
+- ``Entity.table`` is the SQL table name (derived or ``table:`` override) and
+  ``Entity.namespace`` the PostgreSQL schema of the package that owns the table.
+- Every constraint and index carries its final, collision-checked SQL name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Scalar = str | int | float | bool
+
+# Canonical field types (SPEC §3).  Aliases are resolved by `validate`.
+FIELD_TYPES: tuple[str, ...] = (
+    "string",
+    "text",
+    "int",
+    "bigint",
+    "float",
+    "decimal",
+    "boolean",
+    "cuid",
+    "uuid",
+    "json",
+    "datetime",
+    "date",
+    "bytes",
+)
+
+RelationKind = Literal["belongsTo", "hasOne", "hasMany", "manyToMany"]
+Action = Literal["Cascade", "SetNull", "Restrict", "NoAction", "SetDefault"]
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A place in a source file: path relative to the project root, 1-based line/column."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    column: str
+    type: str  # one of FIELD_TYPES
+    primary: bool = False
+    generated: bool = False
+    nullable: bool = True  # effective: False when primary or required
+    unique: bool = False
+    index: bool = False
+    default: Scalar | None = None  # already checked against the type
+    default_now: bool = False  # datetime `default: now`
+    max_length: int | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    enum: tuple[str, ...] | None = None
+    precision: int | None = None
+    scale: int | None = None
+    description: str | None = None
+    renamed_from: str | None = None
+    column_override: bool = False
+    loc: Loc = field(default=Loc(""), compare=False)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not None or self.default_now
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A CHECK constraint derived from enum, min/max or maxLength of one column."""
+
+    name: str
+    column: str
+    kind: Literal["enum", "min", "max", "max_length"]
+    values: tuple[Scalar, ...]  # the enum values, or the single bound
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """An index, or a UNIQUE constraint when ``unique`` (PostgreSQL backs it with an index)."""
+
+    name: str
+    fields: tuple[str, ...]  # field names, in index order
+    columns: tuple[str, ...]  # SQL column names, in index order
+    unique: bool = False
+    user_named: bool = False
+    loc: Loc = field(default=Loc(""), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    name: str
+    kind: RelationKind
+    target: str  # entity name
+    field: str | None  # belongsTo: local field; hasOne/hasMany: field on the target
+    references: str | None  # explicit referenced field, else the target's primary key
+    on_delete: Action | None = None
+    on_update: Action | None = None
+    optional: bool = False
+    loc: Loc = field(default=Loc(""), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """A resolved belongsTo relation: columns here reference columns of another table."""
+
+    name: str
+    relation: str
+    columns: tuple[str, ...]
+    ref_namespace: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: Action | None = None
+    on_update: Action | None = None
+    ref_entity: str = ""
+    ref_package: str | None = None  # None for an [external] target
+
+
+@dataclass(frozen=True, slots=True)
+class Acl:
+    create: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()
+    update: tuple[str, ...] = ()
+    delete: tuple[str, ...] = ()
+    row_level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    name: str
+    package: str  # packageId that declared this copy
+    namespace: str
+    table: str
+    fields: tuple[Field, ...]
+    primary_key: tuple[str, ...]  # field names
+    pk_name: str
+    indexes: tuple[Index, ...]
+    checks: tuple[Check, ...]
+    relations: tuple[Relation, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+    acl: Acl
+    checksum: str
+    description: str | None = None
+    version: str | None = None
+    pinned_checksum: str | None = None
+    table_override: bool = False
+    loc: Loc = field(default=Loc(""), compare=False)
+
+    def field_named(self, name: str) -> Field | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    @property
+    def pk_columns(self) -> tuple[str, ...]:
+        by_name = {f.name: f.column for f in self.fields}
+        return tuple(by_name[n] for n in self.primary_key)
+
+
+@dataclass(frozen=True, slots=True)
+class External:
+    """An entity no package defines, declared in config ``[external.<Name>]``."""
+
+    name: str
+    namespace: str
+    table: str
+    key: str  # referenced column
+    type: str  # canonical field type of the key
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    id: str
+    namespace: str
+    path: str  # package directory, relative to root
+    file: str  # entities file, relative to root
+    entities: tuple[Entity, ...]  # in file order; includes duplicates owned elsewhere
+    owned: tuple[str, ...] = ()  # entity names whose table this package creates
+    metadata_file: str | None = None
+
+    def owned_entities(self) -> tuple[Entity, ...]:
+        owned = set(self.owned)
+        return tuple(e for e in self.entities if e.name in owned)
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    root: str
+    packages: tuple[Package, ...]
+    externals: tuple[External, ...] = ()
+
+    def package(self, package_id: str) -> Package | None:
+        for p in self.packages:
+            if p.id == package_id:
+                return p
+        return None
+
+    def entity_owner(self, name: str) -> Entity | None:
+        for p in self.packages:
+            for e in p.owned_entities():
+                if e.name == name:
+                    return e
+        return None
