@@ -1,0 +1,22 @@
+"""Shared fixtures. PostgreSQL fixtures live in pg.py; add further fixtures below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pg import pg_db, pg_server, pytest_collection_modifyitems, skip_or_fail
+
+__all__ = ["corpus_dir", "pg_db", "pg_server", "pytest_collection_modifyitems"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The sample monorepo's packages: <repo>/../shared/corpus/metabuilder/packages."""
+    path = (REPO_ROOT.parent / "shared" / "corpus" / "metabuilder" / "packages").resolve()
+    if not path.is_dir():
+        skip_or_fail(f"sample corpus not found at {path}")
+    return path
