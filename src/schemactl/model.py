@@ -13,7 +13,8 @@ Names:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Literal
 
 Scalar = str | int | float | bool
@@ -74,7 +75,7 @@ class Field:
     description: str | None = None
     renamed_from: str | None = None
     column_override: bool = False
-    loc: Loc = field(default=Loc(""), compare=False)
+    loc: Loc = dc_field(default=Loc(""), compare=False)
 
     @property
     def has_default(self) -> bool:
@@ -100,7 +101,7 @@ class Index:
     columns: tuple[str, ...]  # SQL column names, in index order
     unique: bool = False
     user_named: bool = False
-    loc: Loc = field(default=Loc(""), compare=False)
+    loc: Loc = dc_field(default=Loc(""), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class Relation:
     on_delete: Action | None = None
     on_update: Action | None = None
     optional: bool = False
-    loc: Loc = field(default=Loc(""), compare=False)
+    loc: Loc = dc_field(default=Loc(""), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ class Entity:
     version: str | None = None
     pinned_checksum: str | None = None
     table_override: bool = False
-    loc: Loc = field(default=Loc(""), compare=False)
+    loc: Loc = dc_field(default=Loc(""), compare=False)
 
     def field_named(self, name: str) -> Field | None:
         for f in self.fields:

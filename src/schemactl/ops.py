@@ -66,7 +66,11 @@ class DropSchema(Op):
 
 @dataclass(frozen=True, slots=True)
 class CreateTable(Op):
-    """Columns, primary key and checks.  Indexes, uniques and FKs are separate ops."""
+    """Columns, primary key, checks and the comments from descriptions.
+
+    Indexes, uniques and FKs are separate ops, so a cycle of FKs can be added after the
+    tables and a DropTable's reverse restores exactly what CreateTable made.
+    """
 
     entity: Entity
 
@@ -102,14 +106,18 @@ class RenameTable(Op):
 
 @dataclass(frozen=True, slots=True)
 class AddColumn(Op):
+    """A column on an existing table (with its comment); its checks are separate AddChecks."""
+
     namespace: str
     table: str
     field: Field
 
     @property
     def destructive(self) -> bool:
-        return not self.field.nullable and not self.field.has_default and not (
-            self.field.generated and self.field.type in ("int", "bigint")
+        return (
+            not self.field.nullable
+            and not self.field.has_default
+            and not (self.field.generated and self.field.type in ("int", "bigint"))
         )
 
     @property
@@ -175,7 +183,12 @@ SAFE_TYPE_CHANGES: frozenset[tuple[str, str]] = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class AlterColumn(Op):
-    """Type, nullability or default of one column changes (``old`` -> ``new``)."""
+    """Type, nullability or default of one column changes (``old`` -> ``new``).
+
+    The column is addressed as ``new.column``.  When the column is renamed in the same
+    migration the planner passes ``old`` with ``column`` already set to the new name, so
+    the reverse operation (run before the rename is undone) addresses it correctly too.
+    """
 
     namespace: str
     table: str
@@ -216,15 +229,26 @@ class AlterColumn(Op):
 
 @dataclass(frozen=True, slots=True)
 class AddCheck(Op):
+    """A CHECK on a column.  ``existing_column``: the column already held rows, which the
+    new check may reject (adding maxLength/enum/min/max narrows the allowed values)."""
+
     namespace: str
     table: str
     check: Check
+    existing_column: bool = False
 
     @property
     def destructive(self) -> bool:
-        # A new maxLength/enum/min/max check can fail on existing rows; narrowing maxLength
-        # is destructive per SPEC §8.  Flag only max_length narrowing via AlterChecks.
-        return False
+        return self.existing_column
+
+    @property
+    def reason(self) -> str | None:
+        if self.existing_column:
+            return (
+                f"adds check {self.check.name} on existing column "
+                f"{self.table}.{self.check.column}: fails if existing rows violate it"
+            )
+        return None
 
     def reverse(self) -> Op:
         return DropCheck(self.namespace, self.table, self.check)
@@ -237,7 +261,46 @@ class DropCheck(Op):
     check: Check
 
     def reverse(self) -> Op:
-        return AddCheck(self.namespace, self.table, self.check)
+        return AddCheck(self.namespace, self.table, self.check, existing_column=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AlterCheck(Op):
+    """Replaces an enum/min/max check of one column (maxLength has its own operations).
+
+    Destructive when the allowed values shrink: fewer enum values, a higher min, a lower max.
+    """
+
+    namespace: str
+    table: str
+    old: Check
+    new: Check
+
+    @property
+    def destructive(self) -> bool:
+        return self.reason is not None
+
+    @property
+    def reason(self) -> str | None:
+        o, n = self.old, self.new
+        narrower = False
+        if o.kind != n.kind:
+            narrower = True
+        elif n.kind == "enum":
+            narrower = not set(o.values) <= set(n.values)
+        elif n.kind == "min":
+            narrower = _num(n.values[0]) > _num(o.values[0])
+        elif n.kind == "max":
+            narrower = _num(n.values[0]) < _num(o.values[0])
+        if narrower:
+            return (
+                f"narrows the {n.kind} check of {self.table}.{n.column}: "
+                "fails if existing rows violate it"
+            )
+        return None
+
+    def reverse(self) -> Op:
+        return AlterCheck(self.namespace, self.table, self.new, self.old)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +361,65 @@ class DropIndex(Op):
 
 
 @dataclass(frozen=True, slots=True)
+class RenameIndex(Op):
+    """Same columns and uniqueness, new name (a table or column rename changes derived names)."""
+
+    namespace: str
+    table: str
+    old: Index
+    new: Index
+
+    def reverse(self) -> Op:
+        return RenameIndex(self.namespace, self.table, self.new, self.old)
+
+
+@dataclass(frozen=True, slots=True)
+class RenameConstraint(Op):
+    """A primary key, check or foreign key keeps its definition under a new name."""
+
+    namespace: str
+    table: str
+    old: str
+    new: str
+
+    def reverse(self) -> Op:
+        return RenameConstraint(self.namespace, self.table, self.new, self.old)
+
+
+@dataclass(frozen=True, slots=True)
+class AddPrimaryKey(Op):
+    """The primary key of an existing table changes columns (after a DropPrimaryKey)."""
+
+    namespace: str
+    table: str
+    name: str
+    columns: tuple[str, ...]
+
+    @property
+    def destructive(self) -> bool:
+        return True
+
+    @property
+    def reason(self) -> str | None:
+        cols = ", ".join(self.columns)
+        return f"sets primary key ({cols}) on existing table {self.table}: fails on duplicates"
+
+    def reverse(self) -> Op:
+        return DropPrimaryKey(self.namespace, self.table, self.name, self.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class DropPrimaryKey(Op):
+    namespace: str
+    table: str
+    name: str
+    columns: tuple[str, ...]
+
+    def reverse(self) -> Op:
+        return AddPrimaryKey(self.namespace, self.table, self.name, self.columns)
+
+
+@dataclass(frozen=True, slots=True)
 class AddForeignKey(Op):
     namespace: str
     table: str
@@ -342,6 +464,10 @@ class SetColumnComment(Op):
         return SetColumnComment(self.namespace, self.table, self.column, self.new, self.old)
 
 
+def _num(value: object) -> float:
+    return float(value)  # type: ignore[arg-type]
+
+
 def _widens_decimal(o: Field, n: Field) -> bool:
     if o.type != "decimal" or n.type != "decimal":
         return False
@@ -362,9 +488,7 @@ def _snake(name: str) -> str:
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name != "loc"
-        }
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name != "loc"}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value

@@ -1,0 +1,5 @@
+"""``python -m schemactl``."""
+
+from .entry import main
+
+main()

@@ -1,0 +1,277 @@
+"""The command line: a thin typer layer over `commands` (and `workflow`).
+
+Parses options, resolves the root, calls a plain function, renders its result through
+`report`, and maps exceptions to exit codes: 1 findings, 2 usage/config, 3 operational.
+A user error never shows a traceback (``--debug`` does).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import __version__
+from .errors import SchemactlError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Schema migrations for monorepos whose packages declare their own entities.",
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class State:
+    root: Path | None = None
+    format: str = "text"
+    color: bool = True
+    quiet: bool = False
+    debug: bool = False
+
+
+state = State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"schemactl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    root: Annotated[
+        Path | None, typer.Option("--root", help="Project root (default: nearest schemactl.toml).")
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    state.root = root
+    state.format = "json" if json_ else fmt.value
+    state.color = not no_color
+    state.quiet = quiet
+    state.debug = debug
+
+
+def _root() -> Path:
+    from .config import find_root
+    from .errors import UsageError
+
+    if state.root is not None:
+        if not state.root.is_dir():
+            raise UsageError(f"--root {state.root}: not a directory")
+        return state.root.resolve()
+    return find_root()
+
+
+def _run(fn: Any, *args: Any, **kwargs: Any) -> None:
+    from . import report
+
+    try:
+        result = fn(*args, **kwargs)
+    except SchemactlError as e:
+        if state.debug:
+            raise
+        report.error(e, state)
+        raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:
+        report.plain_error("interrupted", state)
+        raise typer.Exit(130) from None
+    report.render(result, state)
+    raise typer.Exit(result.code)
+
+
+Packages = Annotated[list[str] | None, typer.Argument(help="Only these packages.")]
+
+
+@app.command()
+def validate(packages: Packages = None) -> None:
+    """Validate entities files: JSON Schema, semantics, checksums and conflicts. Writes nothing."""
+    from . import commands
+
+    _run(lambda: commands.validate(_root(), packages))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of entities.yaml."""
+    from . import commands
+
+    sys.stdout.write(commands.schema())
+
+
+@app.command()
+def init(package: Annotated[str, typer.Argument(help="Name of the new package.")]) -> None:
+    """Scaffold a package with an example entities.yaml that validates."""
+    from . import commands
+
+    _run(lambda: commands.init(_root(), package))
+
+
+@app.command()
+def scan(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan, but write nothing.")] = False,
+) -> None:
+    """Validate, then plan and queue one migration per changed package."""
+    from . import workflow
+
+    _run(lambda: workflow.scan(_root(), dry_run=dry_run))
+
+
+@app.command("list")
+def list_(
+    all_: Annotated[bool, typer.Option("--all", help="Every migration, not only pending.")] = False,
+) -> None:
+    """List pending migrations (all with --all)."""
+    from . import workflow
+
+    _run(lambda: workflow.list_migrations(_root(), all_=all_))
+
+
+@app.command()
+def show(migration_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Show one migration: changes, destructive flags, operations and SQL."""
+    from . import workflow
+
+    _run(lambda: workflow.show(_root(), migration_id))
+
+
+By = Annotated[
+    str | None, typer.Option("--by", help="Who (default: git user.email, else login name).")
+]
+
+
+@app.command()
+def approve(
+    ids: Annotated[list[str], typer.Argument(metavar="ID... | all")],
+    by: By = None,
+    allow_destructive: Annotated[
+        bool, typer.Option("--allow-destructive", help="Also approve destructive migrations.")
+    ] = False,
+) -> None:
+    """Approve pending migrations (exactly their stored SQL)."""
+    from . import workflow
+
+    _run(lambda: workflow.approve(_root(), ids, by=by, allow_destructive=allow_destructive))
+
+
+@app.command()
+def reject(
+    migration_id: Annotated[str, typer.Argument(metavar="ID")],
+    by: By = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
+) -> None:
+    """Reject a pending migration; the same plan is not queued again."""
+    from . import workflow
+
+    _run(lambda: workflow.reject(_root(), migration_id, by=by, reason=reason))
+
+
+@app.command()
+def generate(
+    out: Annotated[Path | None, typer.Option("--out", help="Folder (default: migrations).")] = None,
+    prisma: Annotated[
+        Path | None, typer.Option("--prisma", help="Also write a Prisma schema fragment.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if the files are out of date.")
+    ] = False,
+) -> None:
+    """Write migration.sql and down.sql for every approved migration."""
+    from . import workflow
+
+    _run(lambda: workflow.generate(_root(), out=out, prisma=prisma, check=check))
+
+
+class PreviewFormat(StrEnum):
+    sql = "sql"
+    prisma = "prisma"
+
+
+@app.command()
+def preview(
+    package: Annotated[str, typer.Argument()],
+    fmt: Annotated[PreviewFormat, typer.Option("--format", help="sql or prisma.")] = (
+        PreviewFormat.sql
+    ),
+) -> None:
+    """Print the full DDL (or Prisma models) of a package's current files."""
+    from . import workflow
+
+    _run(lambda: workflow.preview(_root(), package, fmt.value))
+
+
+DbUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="PostgreSQL URL (default: $DATABASE_URL)."),
+]
+
+
+@app.command()
+def status(database_url: DbUrl = None) -> None:
+    """Per package: baseline, pending and approved migrations, and drift with a database."""
+    from . import workflow
+
+    _run(lambda: workflow.status(_root(), database_url=database_url))
+
+
+@app.command()
+def apply(
+    database_url: DbUrl = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for the lock.")
+    ] = 60.0,
+) -> None:
+    """Apply approved migrations to PostgreSQL."""
+    from . import workflow
+
+    _run(
+        lambda: workflow.apply(
+            _root(), database_url=database_url, dry_run=dry_run, lock_timeout=lock_timeout
+        )
+    )
+
+
+@app.command()
+def check(
+    shadow: Annotated[
+        bool, typer.Option("--shadow", help="Also apply to a throwaway PostgreSQL.")
+    ] = False,
+) -> None:
+    """The CI gate: errors, unscanned changes, pending migrations, registry integrity."""
+    from . import workflow
+
+    _run(lambda: workflow.check(_root(), shadow=shadow))
+
+
+def main() -> None:
+    """Console entry point."""
+    args = sys.argv[1:]
+    if args and args[0] == "--version":  # fast path: no typer import cost
+        print(f"schemactl {__version__}")
+        return
+    app(prog_name="schemactl")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,142 @@
+"""Diagnostics: the stable codes and the record every stage reports problems with.
+
+Codes are part of the public contract (SPEC §10) and each is documented in
+``docs/diagnostics.md``; a test keeps the two in sync.  Group by hundreds:
+SC1xx reading files, SC2xx the JSON Schema, SC3xx semantic checks, SC4xx conflicts across
+packages, SC5xx configuration and discovery, SC6xx registry and workflow, SC7xx database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "note"]
+
+CODES: dict[str, str] = {
+    "SC000": "the command could not run (usage, configuration or operation)",
+    # reading files
+    "SC100": "file over the size limit",
+    "SC101": "file is not valid UTF-8",
+    "SC102": "malformed YAML",
+    "SC103": "duplicate key",
+    "SC104": "YAML anchors, aliases and tags are not allowed",
+    "SC105": "nesting too deep",
+    "SC106": "empty file",
+    "SC107": "YAML 1.1 ambiguity (on/yes/no/off, octal, sexagesimal...)",
+    "SC108": "number where a string is meant (e.g. version: 1.0)",
+    "SC109": "integer too large",
+    "SC110": "file cannot be read",
+    "SC111": "symlink loop or path outside the root",
+    # JSON Schema
+    "SC200": "wrong type or shape",
+    "SC201": "unknown key",
+    "SC202": "missing required key",
+    "SC203": "unknown field type",
+    "SC204": "value not allowed",
+    # semantic
+    "SC300": "entity has no primary key",
+    "SC301": "invalid identifier",
+    "SC302": "identifier longer than 63 bytes",
+    "SC303": "required and nullable both true",
+    "SC304": "default does not fit the field",
+    "SC305": "invalid decimal precision or scale",
+    "SC306": "constraint does not fit the field (enum, min/max, maxLength, generated)",
+    "SC307": "relation to an unknown entity",
+    "SC308": "unknown field",
+    "SC309": "foreign key type does not match the referenced key",
+    "SC310": "onDelete/onUpdate SetNull on a NOT NULL column",
+    "SC311": "duplicate name within an entity or file",
+    "SC312": "pinned checksum does not match",
+    "SC313": "metadata.json schema.entities differs from the entities file",
+    "SC314": "relation references a field that is not a key",
+    # conflicts
+    "SC400": "same entity defined differently in two packages",
+    "SC401": "same entity defined identically in two packages (compatible)",
+    "SC402": "two packages with the same packageId",
+    "SC403": "two packages with the same namespace",
+    "SC404": "two entities with the same table in one namespace",
+    "SC405": "two fields with the same column",
+    "SC406": "index or constraint name collision in a namespace",
+    # configuration and discovery
+    "SC500": "configuration file cannot be parsed",
+    "SC501": "unknown configuration key",
+    "SC502": "invalid configuration value",
+    "SC503": "metadata.json is invalid",
+    "SC504": "schema path outside its package or missing",
+    "SC505": "invalid namespace",
+    "SC506": "no packages found",
+    # registry and workflow
+    "SC600": "package changed since its baseline (not scanned)",
+    "SC601": "migration pending approval",
+    "SC602": "registry record edited by hand",
+    "SC603": "plan matches a rejected migration",
+    "SC604": "migration is stale: its package changed since it was planned",
+    "SC605": "destructive migration needs --allow-destructive",
+    "SC606": "migration files out of date",
+    "SC607": "entity owned by a package that no longer defines it",
+    # database
+    "SC700": "applied migration checksum differs from the registry",
+    "SC701": "drift: missing object",
+    "SC702": "drift: extra object",
+    "SC703": "drift: definition differs",
+    "SC704": "migration failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    severity: Severity
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    package: str | None = None
+    entity: str | None = None
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "package": self.package,
+            "entity": self.entity,
+            "hint": self.hint,
+        }
+
+    @property
+    def location(self) -> str:
+        if not self.file:
+            return ""
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column or 1}"
+        return self.file
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file or "", self.line or 0, self.column or 0, self.code, self.message)
+
+
+def has_errors(diags: list[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diags)
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str | None:
+    """The closest choice to ``word`` (case and ``_`` insensitive first), or None."""
+    import difflib
+
+    def norm(s: str) -> str:
+        return s.replace("_", "").replace("-", "").lower()
+
+    by_norm = {norm(c): c for c in choices}
+    if norm(word) in by_norm:
+        return by_norm[norm(word)]
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    close = difflib.get_close_matches(norm(word), list(by_norm), n=1, cutoff=0.6)
+    return by_norm[close[0]] if close else None

@@ -1,0 +1,226 @@
+"""Discovery (SPEC §2): which directories are packages, their ids, namespaces and files.
+
+A package is a directory matched by a ``packages`` glob that has an entities file:
+``seed/schema/entities.yaml`` or the ``schema.path`` of its ``seed/metadata.json``
+(relative to ``seed/``).  Symlinks are followed only while they stay inside the root; a
+loop or an escape is a diagnostic, never a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Config, namespace_problem
+from .diagnostics import Diagnostic
+
+DEFAULT_SCHEMA_PATH = "schema/entities.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    id: str
+    namespace: str
+    path: str  # package dir, relative to root (posix)
+    file: str  # entities file, relative to root (posix)
+    abs_file: str
+    metadata_file: str | None = None
+    listed_entities: tuple[str, ...] | None = None  # metadata.json schema.entities
+
+
+def _rel(root: Path, p: Path) -> str:
+    try:
+        return p.relative_to(root).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def _inside(root_real: str, p: str) -> bool:
+    return p == root_real or p.startswith(root_real + os.sep)
+
+
+def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
+    root = config.root
+    root_real = os.path.realpath(root)
+    diags: list[Diagnostic] = []
+    dirs: dict[str, Path] = {}
+    for pattern in config.packages:
+        try:
+            matches = sorted(root.glob(pattern))
+        except (OSError, RuntimeError, ValueError) as e:
+            diags.append(Diagnostic("error", "SC111", f"cannot expand glob {pattern!r}: {e}"))
+            continue
+        for d in matches:
+            rel = _rel(root, d)
+            try:
+                real = os.path.realpath(d, strict=True)
+            except (OSError, RuntimeError) as e:
+                if isinstance(e, RuntimeError) or getattr(e, "errno", None) == 40:
+                    diags.append(
+                        Diagnostic("error", "SC111", f"symlink loop at {rel}", rel, package=d.name)
+                    )
+                continue
+            if not os.path.isdir(real):
+                continue
+            if not _inside(root_real, real):
+                diags.append(
+                    Diagnostic(
+                        "error",
+                        "SC111",
+                        f"package directory {rel} points outside the root ({real})",
+                        rel,
+                        hint="packages must live inside the project root",
+                    )
+                )
+                continue
+            dirs.setdefault(rel, d)
+    found: list[Found] = []
+    for rel, d in sorted(dirs.items()):
+        f = _package(config, root_real, rel, d, diags)
+        if f is not None:
+            found.append(f)
+    return found, diags
+
+
+def _package(
+    config: Config, root_real: str, rel: str, d: Path, diags: list[Diagnostic]
+) -> Found | None:
+    seed = d / "seed"
+    meta_path = seed / "metadata.json"
+    meta_rel = f"{rel}/seed/metadata.json"
+    meta: dict[str, Any] = {}
+    has_meta = meta_path.is_file()
+    if has_meta:
+        meta_or_none = _read_metadata(meta_path, meta_rel, diags)
+        if meta_or_none is None:
+            return None
+        meta = meta_or_none
+    schema = meta.get("schema")
+    if schema is not None and not isinstance(schema, dict):
+        diags.append(
+            Diagnostic(
+                "error",
+                "SC503",
+                "metadata.json 'schema' must be an object with path/entities/namespace",
+                meta_rel,
+                package=d.name,
+            )
+        )
+        return None
+    schema = schema or {}
+    for k in schema:
+        if k not in ("path", "entities", "namespace"):
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "SC503",
+                    f"metadata.json: unknown key 'schema.{k}'",
+                    meta_rel,
+                    package=d.name,
+                    hint="schema allows: path, entities, namespace",
+                )
+            )
+            return None
+    spath = schema.get("path", DEFAULT_SCHEMA_PATH)
+    explicit = "path" in schema
+    if not isinstance(spath, str) or not spath:
+        diags.append(Diagnostic("error", "SC503", "schema.path must be a string", meta_rel))
+        return None
+    target = seed / spath
+    real_pkg = os.path.realpath(d)
+    try:
+        real_target = os.path.realpath(target, strict=False)
+    except (OSError, RuntimeError):
+        diags.append(Diagnostic("error", "SC111", f"symlink loop at {spath}", meta_rel))
+        return None
+    if os.path.isabs(spath) or not _inside(real_pkg, real_target):
+        diags.append(
+            Diagnostic(
+                "error",
+                "SC504",
+                f"schema.path {spath!r} points outside the package {rel}",
+                meta_rel,
+                package=d.name,
+                hint="keep the entities file inside the package directory",
+            )
+        )
+        return None
+    if not os.path.isfile(real_target):
+        if explicit:
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "SC504",
+                    f"schema.path {spath!r} does not exist",
+                    meta_rel,
+                    package=d.name,
+                )
+            )
+        return None  # a package without entities is not a schema package
+    pkg_id = meta.get("packageId", d.name)
+    if not isinstance(pkg_id, str) or not pkg_id:
+        diags.append(Diagnostic("error", "SC503", "packageId must be a string", meta_rel))
+        return None
+    ns_src = meta_rel
+    if "namespace" in schema:
+        ns = schema["namespace"]
+    elif pkg_id in config.namespaces:
+        ns, ns_src = config.namespaces[pkg_id], config.source or "schemactl.toml"
+    else:
+        ns = pkg_id
+    problem = namespace_problem(ns) if isinstance(ns, str) else "is not a string"
+    if problem:
+        diags.append(
+            Diagnostic(
+                "error",
+                "SC505",
+                f"namespace {ns!r} of package {pkg_id} {problem}",
+                ns_src if has_meta or ns_src != meta_rel else f"{rel}",
+                package=pkg_id,
+                hint=f'set one with [namespaces] {pkg_id} = "..." in schemactl.toml '
+                'or "schema": {"namespace": "..."} in metadata.json',
+            )
+        )
+        return None
+    listed = schema.get("entities")
+    if listed is not None and (
+        not isinstance(listed, list) or not all(isinstance(x, str) for x in listed)
+    ):
+        diags.append(
+            Diagnostic("error", "SC503", "schema.entities must be a list of names", meta_rel)
+        )
+        return None
+    file_rel = f"{rel}/seed/{Path(spath).as_posix()}"
+    return Found(
+        id=pkg_id,
+        namespace=ns,
+        path=rel,
+        file=os.path.normpath(file_rel).replace(os.sep, "/"),
+        abs_file=real_target,
+        metadata_file=meta_rel if has_meta else None,
+        listed_entities=tuple(listed) if listed is not None else None,
+    )
+
+
+def _read_metadata(path: Path, rel: str, diags: list[Diagnostic]) -> dict[str, Any] | None:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        diags.append(Diagnostic("error", "SC503", "metadata.json is not valid UTF-8", rel))
+        return None
+    except json.JSONDecodeError as e:
+        diags.append(
+            Diagnostic("error", "SC503", f"metadata.json: {e.msg}", rel, e.lineno, e.colno)
+        )
+        return None
+    except OSError as e:
+        diags.append(Diagnostic("error", "SC110", f"cannot read metadata.json: {e.strerror}", rel))
+        return None
+    if not isinstance(data, dict):
+        diags.append(Diagnostic("error", "SC503", "metadata.json must hold an object", rel))
+        return None
+    return data

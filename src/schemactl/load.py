@@ -1,0 +1,416 @@
+"""Stage 1, load: read one entities.yaml safely into plain data that remembers positions.
+
+Hardened on purpose (SPEC §11): a size limit, strict UTF-8, no anchors/aliases/tags (so no
+billion-laughs), a nesting limit checked *before* anything recursive runs (libyaml's
+composer would overflow the C stack), duplicate keys refused, and YAML 1.1 surprises
+(``on``/``yes``/``no``/``off``, octal, sexagesimal, ``version: 1.0``) reported rather than
+silently turned into booleans or floats.
+
+We drive libyaml's event parser (PyYAML's C ``CParser`` when present) and build the data
+ourselves in one iterative pass: that is both safer and faster than ``yaml.load``.
+Mappings are ``YMap`` (a dict) and sequences ``YList`` (a list); both carry the 1-based
+line/column of themselves and of each key and item, so any later stage can point at the
+exact place of a problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 19
+
+try:  # PyYAML built with libyaml
+    from yaml import CBaseLoader as _Parser
+
+    LIBYAML = True
+except ImportError:  # pragma: no cover - pure-Python fallback
+    from yaml import BaseLoader as _Parser  # type: ignore[assignment]
+
+    LIBYAML = False
+
+
+class YMap(dict[str, Any]):
+    """A mapping with positions: ``pos`` of itself, ``kpos[key]`` = (kline, kcol, vline, vcol)."""
+
+    __slots__ = ("kpos", "pos")
+
+    def __init__(self, pos: tuple[int, int]):
+        super().__init__()
+        self.pos = pos
+        self.kpos: dict[str, tuple[int, int, int, int]] = {}
+
+    def key_pos(self, key: str) -> tuple[int, int]:
+        p = self.kpos.get(key)
+        return (p[0], p[1]) if p else self.pos
+
+    def value_pos(self, key: str) -> tuple[int, int]:
+        p = self.kpos.get(key)
+        return (p[2], p[3]) if p else self.pos
+
+
+class YList(list[Any]):
+    """A sequence with positions: ``pos`` of itself and ``ipos[i]`` of each item."""
+
+    __slots__ = ("ipos", "pos")
+
+    def __init__(self, pos: tuple[int, int]):
+        super().__init__()
+        self.pos = pos
+        self.ipos: list[tuple[int, int]] = []
+
+    def item_pos(self, i: int) -> tuple[int, int]:
+        return self.ipos[i] if 0 <= i < len(self.ipos) else self.pos
+
+
+def position(data: Any, path: tuple[Any, ...] | list[Any], *, key: bool = False) -> tuple[int, int]:
+    """The line/column of the node at ``path`` (of its key when ``key``), as deep as exists."""
+    node = data
+    pos = getattr(data, "pos", (1, 1))
+    for i, step in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, YMap) and isinstance(step, str):
+            if step not in node:
+                return node.pos
+            pos = node.key_pos(step) if (key and last) else node.value_pos(step)
+            node = node[step]
+        elif isinstance(node, YList) and isinstance(step, int):
+            if not 0 <= step < len(node):
+                return node.pos
+            pos = node.item_pos(step)
+            node = node[step]
+        else:
+            break
+    return pos
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    data: Any  # YMap normally; None when loading failed
+    diagnostics: tuple[Diagnostic, ...]
+
+
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_YAML11_BOOL = frozenset(
+    {
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "y",
+        "Y",
+        "n",
+        "N",
+    }
+)
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+# Forms YAML 1.1 reads as numbers that a reader would not expect to be numbers.
+_YAML11_NUMBER = re.compile(
+    r"[-+]?(?:0[0-7]+|0o[0-7]+|0x[0-9a-fA-F_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+    r"|[0-9]+(?:_[0-9]+)+(?:\.[0-9_]*)?|\.(?:inf|Inf|INF|nan|NaN|NAN))\Z"
+)
+_STD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+class _Abort(Exception):
+    def __init__(self, diag: Diagnostic):
+        self.diag = diag
+
+
+def load_text(text: str, file: str) -> Loaded:
+    """Parse YAML text (already decoded).  Never raises for bad input."""
+    diags: list[Diagnostic] = []
+
+    def err(code: str, msg: str, line: int, col: int, hint: str | None = None) -> Diagnostic:
+        return Diagnostic("error", code, msg, file, line, col, hint=hint)
+
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        return Loaded(
+            None,
+            (err("SC106", "the file is empty", 1, 1, "start with `entities:` and a list"),),
+        )
+
+    parser = _Parser(text)
+    stack: list[Any] = []  # open containers
+    keys: list[Any] = []  # pending key per open mapping (None = expecting a key)
+    key_marks: list[tuple[int, int]] = []
+    root: Any = None
+    try:
+        try:
+            while True:
+                ev: Any = parser.get_event()
+                if ev is None:
+                    break
+                cls = type(ev)
+                if (
+                    cls is yaml.ScalarEvent
+                    or cls is yaml.MappingStartEvent
+                    or cls is (yaml.SequenceStartEvent)
+                ):
+                    mark = ev.start_mark
+                    line, col = mark.line + 1, mark.column + 1
+                    if ev.anchor is not None:
+                        raise _Abort(
+                            err(
+                                "SC104",
+                                f"anchor &{ev.anchor} is not allowed",
+                                line,
+                                col,
+                                "write the value out in full; anchors and aliases are refused "
+                                "so that a small file cannot expand into a huge one",
+                            )
+                        )
+                    tag = ev.tag
+                    if tag is not None and tag not in _STD_TAGS and tag != "!":
+                        raise _Abort(
+                            err(
+                                "SC104",
+                                f"YAML tag {tag} is not allowed",
+                                line,
+                                col,
+                                "remove the tag; plain values are typed by the schema",
+                            )
+                        )
+                    if cls is yaml.ScalarEvent:
+                        value = _scalar(ev, err, diags, line, col)
+                        container: Any = None
+                    elif cls is yaml.MappingStartEvent:
+                        value = container = YMap((line, col))
+                    else:
+                        value = container = YList((line, col))
+                    if stack:
+                        top = stack[-1]
+                        if type(top) is YMap:
+                            k = keys[-1]
+                            if k is None:  # this node is a key
+                                if container is not None:
+                                    raise _Abort(
+                                        err(
+                                            "SC200", "a mapping key must be a plain name", line, col
+                                        )
+                                    )
+                                if not isinstance(value, str):
+                                    diags.append(
+                                        err(
+                                            "SC200",
+                                            f"key {value!r} is not a string",
+                                            line,
+                                            col,
+                                            "quote the key",
+                                        )
+                                    )
+                                    value = str(value)
+                                if value in top:
+                                    kl, kc = top.key_pos(value)
+                                    diags.append(
+                                        err(
+                                            "SC103",
+                                            f"duplicate key '{value}' (first at line {kl})",
+                                            line,
+                                            col,
+                                            "remove one of the two; YAML keeps only the last",
+                                        )
+                                    )
+                                keys[-1] = value
+                                key_marks[-1] = (line, col)
+                            else:
+                                top[k] = value
+                                kl, kc = key_marks[-1]
+                                top.kpos[k] = (kl, kc, line, col)
+                                keys[-1] = None
+                        else:
+                            top.append(value)
+                            top.ipos.append((line, col))
+                    else:
+                        root = value
+                    if container is not None:
+                        if len(stack) >= MAX_DEPTH:
+                            raise _Abort(
+                                err(
+                                    "SC105",
+                                    f"nesting deeper than {MAX_DEPTH} levels",
+                                    line,
+                                    col,
+                                    "entities.yaml needs at most 6 levels",
+                                )
+                            )
+                        stack.append(container)
+                        keys.append(None)
+                        key_marks.append((0, 0))
+                elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                    stack.pop()
+                    keys.pop()
+                    key_marks.pop()
+                elif cls is yaml.AliasEvent:
+                    mark = ev.start_mark
+                    raise _Abort(
+                        err(
+                            "SC104",
+                            f"alias *{ev.anchor} is not allowed",
+                            mark.line + 1,
+                            mark.column + 1,
+                            "write the value out in full; anchors and aliases are refused "
+                            "so that a small file cannot expand into a huge one",
+                        )
+                    )
+                elif cls is yaml.DocumentStartEvent and root is not None:
+                    mark = ev.start_mark
+                    raise _Abort(
+                        err(
+                            "SC102",
+                            "more than one YAML document in the file",
+                            mark.line + 1,
+                            mark.column + 1,
+                            "remove the second `---` document",
+                        )
+                    )
+        finally:
+            dispose = getattr(parser, "dispose", None)
+            if dispose:
+                dispose()
+    except _Abort as a:
+        return Loaded(None, (*diags, a.diag))
+    except yaml.MarkedYAMLError as e:
+        m = e.problem_mark or e.context_mark
+        line, col = (m.line + 1, m.column + 1) if m else (1, 1)
+        msg = " ".join(str(x) for x in (e.context, e.problem) if x)
+        return Loaded(None, (*diags, err("SC102", f"malformed YAML: {msg}", line, col)))
+    except yaml.YAMLError as e:  # reader errors (control characters...)
+        m = getattr(e, "position", None)
+        return Loaded(None, (*diags, err("SC102", f"malformed YAML: {e}", 1, 1)))
+    if root is None:
+        return Loaded(None, (*diags, err("SC106", "the file holds no data", 1, 1)))
+    return Loaded(None if diags else root, tuple(diags))
+
+
+_WORDS: dict[str, object] = {
+    **dict.fromkeys(_NULLS - {""}, None),
+    **dict.fromkeys(_TRUE, True),
+    **dict.fromkeys(_FALSE, False),
+}
+_NUMERIC_START = frozenset("0123456789+-.")
+
+
+def _scalar(ev: Any, err: Any, diags: list[Diagnostic], line: int, col: int) -> Any:
+    v: str = ev.value
+    if ev.style or ev.tag == "tag:yaml.org,2002:str" or not ev.implicit[0]:
+        return v  # quoted, block or explicitly tagged: a string
+    if not v:
+        return None
+    if v in _WORDS:
+        return _WORDS[v]
+    if v[0] not in _NUMERIC_START:
+        if v in _YAML11_BOOL:
+            diags.append(
+                err(
+                    "SC107",
+                    f"'{v}' is a boolean in YAML 1.1 but a string in YAML 1.2",
+                    line,
+                    col,
+                    f"write true/false for a boolean, or quote it ('{v}') for text",
+                )
+            )
+        return v
+    if _INT.match(v):
+        digits = len(v.lstrip("+-"))
+        if digits > MAX_INT_DIGITS:
+            diags.append(
+                err(
+                    "SC109",
+                    f"integer with {digits} digits is too large",
+                    line,
+                    col,
+                    "integers must fit in 64 bits; quote it if it is text",
+                )
+            )
+            return 0
+        return int(v)
+    if _FLOAT.match(v):
+        return float(v)
+    if _YAML11_NUMBER.match(v):
+        diags.append(
+            err(
+                "SC107",
+                f"'{v}' is read as a number by some YAML parsers and as text by others",
+                line,
+                col,
+                f"quote it ('{v}') for text, or write a plain decimal number",
+            )
+        )
+    return v
+
+
+def load_file(path: str, file: str, *, max_bytes: int = MAX_FILE_BYTES) -> Loaded:
+    """Read and parse ``path``; ``file`` is the root-relative name used in diagnostics."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        if getattr(e, "errno", None) == 40:  # ELOOP
+            return Loaded(None, (Diagnostic("error", "SC111", f"symlink loop: {reason}", file),))
+        return Loaded(None, (Diagnostic("error", "SC110", f"cannot read file: {reason}", file),))
+    if len(raw) > max_bytes:
+        return Loaded(
+            None,
+            (
+                Diagnostic(
+                    "error",
+                    "SC100",
+                    f"file is larger than the limit of {max_bytes} bytes",
+                    file,
+                    hint="split the entities across packages, or check the file is not generated",
+                ),
+            ),
+        )
+    return load_bytes(raw, file)
+
+
+def load_bytes(raw: bytes, file: str) -> Loaded:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = raw[: e.start]
+        line = before.count(b"\n") + 1
+        col = e.start - (before.rfind(b"\n") + 1) + 1
+        return Loaded(
+            None,
+            (
+                Diagnostic(
+                    "error",
+                    "SC101",
+                    f"not valid UTF-8 (byte 0x{raw[e.start]:02x})",
+                    file,
+                    line,
+                    col,
+                    hint="save the file as UTF-8",
+                ),
+            ),
+        )
+    return load_text(text, file)

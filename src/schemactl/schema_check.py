@@ -1,0 +1,255 @@
+"""Stage 2a, the published JSON Schema (``schemas/entities.schema.json``, Draft 2020-12).
+
+Every document is validated against it with ``jsonschema``.  The schema is compositional
+(no constraint spans two entities or two fields), so we validate each entity shell, field,
+index, relation and ACL against its own ``$defs`` sub-schema and memoise by content: the
+result is exactly that of validating the whole document, at a fraction of the cost, since
+real files repeat the same field shapes again and again.
+
+jsonschema's errors become diagnostics with the exact line/column, a stable code and a
+"did you mean" for unknown keys, field types and enum values.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .diagnostics import Diagnostic, did_you_mean
+from .load import position
+from .naming import TYPE_ALIASES
+
+SCHEMA_FILE = "entities.schema.json"
+
+# Common misspellings a fuzzy match alone would not find.
+SYNONYMS = {
+    "max_length": "maxLength",
+    "maxlength": "maxLength",
+    "length": "maxLength",
+    "foreign_key": "foreignKey",
+    "renamed_from": "renamedFrom",
+    "on_delete": "onDelete",
+    "ondelete": "onDelete",
+    "on_update": "onUpdate",
+    "row_level": "rowLevel",
+    "pk": "primary",
+    "primary_key": "primary",
+    "primaryKey": "primary",
+    "optional": "nullable",
+    "tablename": "table",
+    "table_name": "table",
+    "columns": "fields",
+}
+
+
+def schema_text() -> str:
+    return resources.files("schemactl").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
+
+
+@cache
+def published_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(schema_text())
+    return schema
+
+
+@cache
+def _validators() -> dict[str, Any]:
+    from jsonschema import Draft202012Validator
+
+    full = published_schema()
+    defs = full["$defs"]
+
+    def sub(schema: dict[str, Any]) -> Any:
+        return Draft202012Validator({**schema, "$defs": defs})
+
+    shell = json.loads(json.dumps(defs["entity"]))
+    props = shell["properties"]
+    # children are validated on their own (and memoised); keep only their container shape
+    props["fields"] = {
+        k: v for k, v in props["fields"].items() if k not in ("items", "additionalProperties")
+    }
+    props["indexes"] = {"type": "array"}
+    props["relations"] = {"type": "array"}
+    props["acl"] = {"type": "object"}
+    top = json.loads(json.dumps(full))
+    top["properties"]["entities"] = {"type": "array"}
+    return {
+        "top": sub(top),
+        "entity": sub(shell),
+        "field": sub(defs["field"]),
+        "namedField": sub(defs["namedField"]),
+        "index": sub(defs["index"]),
+        "relation": sub(defs["relation"]),
+        "acl": sub(defs["acl"]),
+    }
+
+
+_memo: dict[tuple[str, Any], tuple[Any, ...]] = {}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple((k, type(v).__name__, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple((type(v).__name__, _freeze(v)) for v in value)
+    return value
+
+
+def _errors(kind: str, instance: Any) -> tuple[Any, ...]:
+    if kind in ("top", "entity"):
+        return tuple(_validators()[kind].iter_errors(instance))
+    key = (kind, _freeze(instance))
+    hit = _memo.get(key)
+    if hit is None:
+        if len(_memo) > 200_000:
+            _memo.clear()
+        hit = _memo[key] = tuple(_validators()[kind].iter_errors(instance))
+    return hit
+
+
+def check_document(data: Any, file: str) -> list[Diagnostic]:
+    """All JSON Schema violations of one loaded entities document, as diagnostics."""
+    out: list[Diagnostic] = []
+
+    def run(kind: str, instance: Any, prefix: tuple[Any, ...]) -> None:
+        for e in _errors(kind, instance):
+            out.append(_to_diag(e, data, prefix, file))
+
+    run("top", data, ())
+    if out:
+        return out
+    for i, ent in enumerate(data.get("entities") or ()):
+        base: tuple[Any, ...] = ("entities", i)
+        if not isinstance(ent, dict):
+            run("entity", ent, base)
+            continue
+        run("entity", ent, base)
+        fields = ent.get("fields")
+        if isinstance(fields, dict):
+            for name, f in fields.items():
+                run("field", f, (*base, "fields", name))
+        elif isinstance(fields, list):
+            for j, f in enumerate(fields):
+                run("namedField", f, (*base, "fields", j))
+        for key, kind in (("indexes", "index"), ("relations", "relation")):
+            items = ent.get(key)
+            if isinstance(items, list):
+                for j, item in enumerate(items):
+                    run(kind, item, (*base, key, j))
+        if isinstance(ent.get("acl"), dict):
+            run("acl", ent["acl"], (*base, "acl"))
+    return out
+
+
+def _to_diag(e: Any, data: Any, prefix: tuple[Any, ...], file: str) -> Diagnostic:
+    path = (*prefix, *e.absolute_path)
+    v = e.validator
+    inst = e.instance
+    line, col = position(data, path)
+    where = _describe(path)
+    if v == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(e.schema.get("properties", {}))
+        extra = [k for k in inst if k not in allowed]
+        k = extra[0] if extra else "?"
+        line, col = position(data, (*path, k), key=True)
+        guess = SYNONYMS.get(k) if SYNONYMS.get(k) in allowed else did_you_mean(k, allowed)
+        return Diagnostic(
+            "error",
+            "SC201",
+            f"unknown key '{k}' in {where}",
+            file,
+            line,
+            col,
+            hint=f"did you mean '{guess}'?" if guess else f"allowed keys: {', '.join(allowed)}",
+        )
+    if v == "required":
+        missing = [r for r in e.validator_value if not isinstance(inst, dict) or r not in inst]
+        return Diagnostic(
+            "error",
+            "SC202",
+            f"{where} is missing the required key '{missing[0] if missing else '?'}'",
+            file,
+            line,
+            col,
+        )
+    if v == "pattern" and path and path[-1] == "type":
+        guess = did_you_mean(str(inst), sorted(TYPE_ALIASES))
+        return Diagnostic(
+            "error",
+            "SC203",
+            f"unknown field type '{inst}' in {where}",
+            file,
+            line,
+            col,
+            hint=(f"did you mean '{guess}'? " if guess else "")
+            + "types: "
+            + ", ".join(sorted(set(TYPE_ALIASES.values()))),
+        )
+    if v == "enum":
+        allowed = [str(x) for x in e.validator_value]
+        guess = did_you_mean(str(inst), allowed)
+        return Diagnostic(
+            "error",
+            "SC204",
+            f"{where} is {inst!r}, which is not allowed",
+            file,
+            line,
+            col,
+            hint=(f"did you mean '{guess}'? " if guess else "") + f"one of: {', '.join(allowed)}",
+        )
+    if v == "type" and path and path[-1] == "version" and isinstance(inst, int | float):
+        return Diagnostic(
+            "error",
+            "SC108",
+            f"version is the number {inst!r}, not a string (YAML reads 1.0 as a float)",
+            file,
+            line,
+            col,
+            hint=f'quote it: version: "{inst}"',
+        )
+    if v == "type":
+        want = e.validator_value
+        want_s = " or ".join(want) if isinstance(want, list) else want
+        return Diagnostic(
+            "error",
+            "SC200",
+            f"{where} must be {_article(want_s)}, not {_json_type(inst)}",
+            file,
+            line,
+            col,
+        )
+    return Diagnostic("error", "SC200", f"{where}: {e.message}", file, line, col)
+
+
+def _article(t: str) -> str:
+    return ("an " if t[:1] in "aeiou" else "a ") + t
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return f"the number {v!r}"
+    if isinstance(v, str):
+        return f"the string {v!r}"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__
+
+
+def _describe(path: tuple[Any, ...]) -> str:
+    if not path:
+        return "the document"
+    parts = []
+    for p in path:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts)
