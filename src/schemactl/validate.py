@@ -486,12 +486,12 @@ def _check_default(typ: str, v: Any, spec: YMap) -> tuple[str | None, Any]:
     allowed = spec.get("enum")
     if allowed is not None and v not in allowed:
         return f"is not one of its enum values ({', '.join(map(str, allowed))})", v
-    lo, hi = spec.get("min"), spec.get("max")
+    lower, upper = spec.get("min"), spec.get("max")
     if isinstance(v, int | float) and not isinstance(v, bool):
-        if lo is not None and v < lo:
-            return f"is below min {lo}", v
-        if hi is not None and v > hi:
-            return f"is above max {hi}", v
+        if lower is not None and v < lower:
+            return f"is below min {lower}", v
+        if upper is not None and v > upper:
+            return f"is above max {upper}", v
     return None, v
 
 

@@ -56,19 +56,6 @@ _ACTIONS = {
     "SetDefault": "SET DEFAULT",
 }
 
-# Type pairs (old, new) PostgreSQL cannot cast directly: they go through text.
-_VIA_TEXT = frozenset(
-    {
-        ("boolean", "bigint"),
-        ("bigint", "boolean"),
-        ("boolean", "double precision"),
-        ("double precision", "boolean"),
-        ("boolean", "numeric"),
-        ("numeric", "boolean"),
-    }
-)
-
-
 def render_up(ops: Sequence[Op]) -> str:
     """The migration script: statements each ended by ``;\\n`` ("" for no operations)."""
     return "".join(s + ";\n" for s in render_statements(ops))
@@ -226,7 +213,8 @@ def _alter_column(op: AlterColumn) -> list[str]:
     if old_default is not None and (new_default is None or type_changed):
         out.append(head + "DROP DEFAULT")  # the old default may not cast to the new type
     if type_changed:
-        out.append(head + f"TYPE {new_type} USING {_cast(ident(n.column), old_type, new_type)}")
+        using = cast_expression(ident(n.column), old_type, new_type)
+        out.append(head + f"TYPE {new_type} USING {using}")
     if nullable(o) != nullable(n):
         out.append(head + ("DROP NOT NULL" if nullable(n) else "SET NOT NULL"))
     if new_default is not None and (old_default != new_default or type_changed):
@@ -236,10 +224,35 @@ def _alter_column(op: AlterColumn) -> list[str]:
     return out
 
 
-def _cast(column: str, old_type: str, new_type: str) -> str:
-    if (_base(old_type), _base(new_type)) in _VIA_TEXT:
-        return f"{column}::text::{new_type}"
-    return f"{column}::{new_type}"
+_NUMBERS = frozenset({"integer", "bigint", "double precision", "numeric"})
+
+
+def cast_expression(column: str, old_type: str, new_type: str) -> str:
+    """The USING expression that converts a column from ``old_type`` to ``new_type``.
+
+    A direct cast where PostgreSQL has one; jsonb is read as its scalar text
+    (``#>> '{}'``) and built with ``to_jsonb`` (text is parsed as JSON); booleans convert
+    to and from numbers through integer; every other pair goes through text.  Pairs that
+    may fail on existing data are destructive operations (see ``ops.AlterColumn``).
+    """
+    old, new = _base(old_type), _base(new_type)
+    if old == new:
+        return f"{column}::{new_type}"
+    if old == "jsonb":
+        scalar = f"({column} #>> '{{}}')"
+        return scalar if new == "text" else f"{scalar}::{new_type}"
+    if new == "jsonb":
+        return f"{column}::jsonb" if old == "text" else f"to_jsonb({column})"
+    if old == "text" or new == "text" or (old in _NUMBERS and new in _NUMBERS):
+        return f"{column}::{new_type}"
+    if {old, new} in ({"date", "timestamptz"}, {"integer", "boolean"}):
+        return f"{column}::{new_type}"
+    if old == "boolean" and new in _NUMBERS:
+        return f"{column}::integer::{new_type}"
+    if new == "boolean" and old in _NUMBERS:
+        via = "" if old == "integer" else "::integer"
+        return f"{column}{via}::boolean"
+    return f"{column}::text::{new_type}"
 
 
 def _base(t: str) -> str:
@@ -359,6 +372,7 @@ _RENDERERS: dict[type, Callable[..., list[str]]] = {
 
 __all__ = [
     "LOCK_HEADER",
+    "cast_expression",
     "check_expression",
     "create_table_sql",
     "foreign_key_sql",
