@@ -1,52 +1,537 @@
-"""Registry workflow commands (scan, list, show, approve, reject, generate, preview, status,
-apply, check).  Not implemented yet: each exits 2 and never claims success."""
+"""The registry workflow as plain functions: scan, list, show, approve, reject, check,
+generate and preview.  Each returns a ``commands.Result``; the CLI renders it.
+
+Rules (SPEC §7): one migration covers one package and at most one is pending per package;
+a newer plan supersedes the pending one; a package back at its baseline loses it; a plan
+equal to a rejected one is not queued again; approval approves exactly the stored SQL,
+refuses stale and (without the flag) destructive plans, and moves the baseline.
+"""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import getpass
+import hashlib
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+from . import registry
+from .commands import Result, packages_json
+from .config import Config, load_config
+from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .errors import UsageError
+from .model import Entity
+from .project import ProjectResult, load_project
+from .serialize import entity_from_data, to_data
+
+PENDING, APPROVED, REJECTED, SUPERSEDED = "pending", "approved", "rejected", "superseded"
 
 
-def _todo(name: str) -> NoReturn:
+# ----------------------------------------------------------------------------- helpers
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def default_actor() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "config", "user.email"], capture_output=True, text=True, timeout=5
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def _state_hash(target: dict[str, Any]) -> str:
+    """Identity of a planned end state: the checksums of the package's entities."""
+    raw = json.dumps({k: v["checksum"] for k, v in sorted(target.items())}, sort_keys=True)
+    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _baseline_for(data: dict[str, Any], package: str) -> dict[str, dict[str, Any]]:
+    return {n: b for n, b in data["baseline"].items() if b["package"] == package}
+
+
+def _current_for(pr: ProjectResult, package: str) -> dict[str, dict[str, Any]]:
+    p = pr.project.package(package)
+    if p is None:
+        return {}
+    return {
+        e.name: {"package": package, "checksum": e.checksum, "definition": to_data(e)}
+        for e in p.owned_entities()
+    }
+
+
+def _entities(entries: dict[str, dict[str, Any]]) -> list[Entity]:
+    return [entity_from_data(v["definition"]) for _, v in sorted(entries.items())]
+
+
+def migration_summary(m: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": m["id"],
+        "package": m["package"],
+        "status": m["status"],
+        "destructive": m["destructive"],
+        "changes": m["changes"],
+        "approved_by": m.get("approved_by"),
+        "approved_at": m.get("approved_at"),
+    }
+
+
+def _find(data: dict[str, Any], mid: str) -> dict[str, Any]:
+    for m in data["migrations"]:
+        if m["id"] == mid:
+            return m  # type: ignore[no-any-return]
+    ids = [m["id"] for m in data["migrations"]]
+    guess = did_you_mean(mid, ids)
+    raise UsageError(
+        f"no migration {mid!r}",
+        hint=f"did you mean '{guess}'?" if guess else "see `schemactl list --all`",
+    )
+
+
+def _changes(base: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for name in sorted(set(base) | set(target)):
+        b, t = base.get(name), target.get(name)
+        if b is None:
+            action = "create"
+        elif t is None:
+            action = "drop"
+        elif b["checksum"] == t["checksum"]:
+            continue
+        elif b["definition"]["table"] != t["definition"]["table"]:
+            action = "rename"
+        else:
+            action = "alter"
+        out.append(
+            {
+                "entity": name,
+                "action": action,
+                "from": b["checksum"] if b else None,
+                "to": t["checksum"] if t else None,
+            }
+        )
+    return out
+
+
+def _render(ops: list[Any]) -> tuple[str, str]:
+    from .sql import render_down, render_up
+
+    return render_up(ops), render_down(ops)
+
+
+def _plan_ops(base: dict[str, Any], target: dict[str, Any], namespace: str) -> list[Any]:
+    from .plan import plan_package
+
+    return plan_package(_entities(base), _entities(target), namespace=namespace)
+
+
+def _unique_id(data: dict[str, Any], stamp: str, package: str) -> str:
+    taken = {m["id"] for m in data["migrations"]}
+    mid = f"{stamp}_{package}"
+    n = 2
+    while mid in taken:
+        mid = f"{stamp}_{package}_{n}"
+        n += 1
+    return mid
+
+
+# ----------------------------------------------------------------------------- scan
+
+
+def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> Result:
+    """Validate; then plan at most one pending migration per changed package."""
+    config = config or load_config(root)
+    pr = load_project(config.root, config=config)
+    result = Result(diagnostics=list(pr.diagnostics), packages=packages_json(pr.project))
+    if has_errors(pr.diagnostics):
+        result.messages.append("validation failed: nothing planned, registry unchanged")
+        return result
+    from .plan import PackageOps, order_migrations
+
+    with registry.transaction(config.registry_path, dry_run=dry_run) as data:
+        now = _now()
+        stamp = now.strftime("%Y%m%d%H%M%S")
+        planned: list[tuple[str, dict[str, Any], dict[str, Any], list[Any]]] = []
+        pkg_ids = {p.id for p in pr.project.packages} | {
+            b["package"] for b in data["baseline"].values()
+        }
+        namespaces = {p.id: p.namespace for p in pr.project.packages}
+        touched: list[dict[str, Any]] = []
+        for pkg in sorted(pkg_ids):
+            base = _baseline_for(data, pkg)
+            target = _current_for(pr, pkg)
+            pending = [
+                m for m in data["migrations"] if m["package"] == pkg and m["status"] == PENDING
+            ]
+            same_as_base = {k: v["checksum"] for k, v in base.items()} == {
+                k: v["checksum"] for k, v in target.items()
+            }
+            state = _state_hash(target)
+            if same_as_base:
+                for m in pending:
+                    m["status"] = SUPERSEDED
+                    m["superseded_at"] = now.isoformat()
+                    result.messages.append(f"{m['id']}: superseded ({pkg} is back at its baseline)")
+                continue
+            if any(
+                m["target_state"] == state and m["base_state"] == _state_hash(base) for m in pending
+            ):
+                touched.extend(m for m in pending if m["target_state"] == state)
+                continue
+            rejected = [
+                m
+                for m in data["migrations"]
+                if m["package"] == pkg
+                and m["status"] == REJECTED
+                and m["target_state"] == state
+                and m["base_state"] == _state_hash(base)
+            ]
+            if rejected:
+                result.diagnostics.append(
+                    Diagnostic(
+                        "warning",
+                        "SC603",
+                        f"package {pkg}: this plan was rejected as {rejected[-1]['id']}"
+                        + (f" ({rejected[-1].get('reason')})" if rejected[-1].get("reason") else "")
+                        + "; not queued again",
+                        pr.project.package(pkg).file if pr.project.package(pkg) else None,
+                        package=pkg,
+                        hint="change the entities, or revert them to the baseline",
+                    )
+                )
+                for m in pending:
+                    m["status"] = SUPERSEDED
+                    m["superseded_at"] = now.isoformat()
+                continue
+            ns = namespaces.get(pkg) or next(
+                (v["definition"]["namespace"] for v in base.values()), pkg
+            )
+            ops = _plan_ops(base, target, ns)
+            for m in pending:
+                m["status"] = SUPERSEDED
+                m["superseded_at"] = now.isoformat()
+                result.messages.append(f"{m['id']}: superseded by a newer plan")
+            planned.append((pkg, base, target, ops))
+        ordered = order_migrations([PackageOps(p, ops) for p, _, _, ops in planned])
+        by_pkg = {p: (b, t) for p, b, t, _ in planned}
+        for seq, po in enumerate(ordered):
+            base, target = by_pkg[po.package]
+            up, down = _render(po.ops)
+            reasons = sorted({op.reason for op in po.ops if op.destructive and op.reason})
+            rec: dict[str, Any] = {
+                "id": _unique_id(data, stamp, po.package),
+                "package": po.package,
+                "namespace": namespaces.get(po.package, po.package),
+                "status": PENDING,
+                "created_at": now.isoformat(),
+                "order": seq,
+                "changes": _changes(base, target),
+                "ops": [op.to_dict() for op in po.ops],
+                "destructive": bool(reasons),
+                "destructive_reasons": reasons,
+                "sql": {"up": up, "down": down},
+                "sql_checksum": registry.sql_checksum(up, down),
+                "base": {k: v["checksum"] for k, v in sorted(base.items())},
+                "base_state": _state_hash(base),
+                "target": target,
+                "target_state": _state_hash(target),
+            }
+            data["migrations"].append(rec)
+            touched.append(rec)
+            flag = " (destructive)" if rec["destructive"] else ""
+            result.messages.append(
+                f"{rec['id']}: planned {len(rec['changes'])} change(s) for {po.package}{flag}"
+            )
+        data["migrations"].sort(key=lambda m: (m["created_at"], m.get("order", 0), m["id"]))
+        result.migrations = [migration_summary(m) for m in touched]
+    if not planned and not result.messages:
+        result.messages.append("no changes: every package matches its baseline or its plan")
+    if dry_run:
+        result.messages.append("dry run: registry not written")
+    return result
+
+
+# ----------------------------------------------------------------------------- list/show
+
+
+def list_migrations(root: Path, *, all_: bool = False) -> Result:
+    config = load_config(root)
+    data = registry.read(config.registry_path)
+    ms = [m for m in data["migrations"] if all_ or m["status"] == PENDING]
+    lines = []
+    for m in ms:
+        flag = " DESTRUCTIVE" if m["destructive"] else ""
+        ents = ", ".join(f"{c['action']} {c['entity']}" for c in m["changes"])
+        lines.append(f"{m['id']}  {m['status']:<10} {m['package']}{flag}: {ents}")
+    if not ms:
+        lines.append("no pending migrations" if not all_ else "no migrations")
+    return Result(migrations=[migration_summary(m) for m in ms], messages=lines)
+
+
+def show(root: Path, mid: str) -> Result:
+    config = load_config(root)
+    data = registry.read(config.registry_path)
+    m = _find(data, mid)
+    lines = [
+        f"migration {m['id']}",
+        f"  package:     {m['package']} (schema {m.get('namespace', m['package'])})",
+        f"  status:      {m['status']}",
+        f"  created at:  {m['created_at']}",
+    ]
+    for k in ("approved_by", "approved_at", "rejected_by", "rejected_at", "reason"):
+        if m.get(k):
+            lines.append(f"  {k.replace('_', ' ') + ':':<13}{m[k]}")
+    lines.append(f"  destructive: {'yes' if m['destructive'] else 'no'}")
+    for r in m.get("destructive_reasons", []):
+        lines.append(f"    - {r}")
+    lines.append("  changes:")
+    for c in m["changes"]:
+        lines.append(f"    {c['action']:<7} {c['entity']}")
+    lines.append("  operations:")
+    for op in m["ops"]:
+        lines.append(f"    {op['op']}" + (" (destructive)" if op.get("destructive") else ""))
+    lines.append(f"  sql checksum: {m['sql_checksum']}")
+    text = "\n".join(lines) + "\n\n-- up\n" + m["sql"]["up"] + "\n-- down\n" + m["sql"]["down"]
+    detail = migration_summary(m) | {
+        "ops": m["ops"],
+        "sql": m["sql"],
+        "sql_checksum": m["sql_checksum"],
+        "destructive_reasons": m.get("destructive_reasons", []),
+        "created_at": m["created_at"],
+        "rejected_by": m.get("rejected_by"),
+        "rejected_at": m.get("rejected_at"),
+    }
+    return Result(migrations=[detail], data={"text": text})
+
+
+# ----------------------------------------------------------------------------- approve/reject
+
+
+def approve(
+    root: Path,
+    ids: list[str],
+    *,
+    by: str | None = None,
+    allow_destructive: bool = False,
+    config: Config | None = None,
+) -> Result:
+    config = config or load_config(root)
+    if not ids:
+        raise UsageError("name migration ids, or `all`")
+    actor = by or default_actor()
+    pr = load_project(config.root, config=config)
+    result = Result()
+    with registry.transaction(config.registry_path) as data:
+        if ids == ["all"]:
+            targets = [m for m in data["migrations"] if m["status"] == PENDING]
+            if not targets:
+                result.messages.append("nothing to approve: no pending migrations")
+        else:
+            targets = [_find(data, i) for i in ids]
+        approved = []
+        for m in targets:
+            problem = _approval_problem(m, data, pr, allow_destructive)
+            if problem is not None:
+                result.diagnostics.append(problem)
+                continue
+            m["status"] = APPROVED
+            m["approved_by"] = actor
+            m["approved_at"] = _now().isoformat()
+            registry.seal(m)
+            for name in m["base"]:
+                data["baseline"].pop(name, None)
+            for name, entry in m["target"].items():
+                data["baseline"][name] = {**entry, "migration": m["id"]}
+            approved.append(m)
+            result.messages.append(f"{m['id']}: approved by {actor}")
+        result.migrations = [migration_summary(m) for m in approved]
+    return result
+
+
+def _approval_problem(
+    m: dict[str, Any], data: dict[str, Any], pr: ProjectResult, allow_destructive: bool
+) -> Diagnostic | None:
+    mid, pkg = m["id"], m["package"]
+    if m["status"] != PENDING:
+        return Diagnostic(
+            "error",
+            "SC604",
+            f"{mid} is {m['status']}, not pending",
+            package=pkg,
+            hint="run `schemactl scan` to plan the current state",
+        )
+    if has_errors(pr.diagnostics):
+        return Diagnostic(
+            "error",
+            "SC604",
+            f"{mid}: the entities files do not validate; nothing can be approved",
+            package=pkg,
+            hint="run `schemactl validate`",
+        )
+    current = _state_hash(_current_for(pr, pkg))
+    base_now = _state_hash(_baseline_for(data, pkg))
+    if current != m["target_state"] or base_now != m["base_state"]:
+        return Diagnostic(
+            "error",
+            "SC604",
+            f"{mid} is stale: package {pkg} changed since it was planned",
+            package=pkg,
+            hint="run `schemactl scan` to plan again, then approve the new migration",
+        )
+    if m["destructive"] and not allow_destructive:
+        return Diagnostic(
+            "error",
+            "SC605",
+            f"{mid} is destructive: " + "; ".join(m.get("destructive_reasons", [])),
+            package=pkg,
+            hint="review it with `schemactl show`, then approve with --allow-destructive",
+        )
+    return None
+
+
+def reject(root: Path, mid: str, *, by: str | None = None, reason: str | None = None) -> Result:
+    config = load_config(root)
+    actor = by or default_actor()
+    result = Result()
+    with registry.transaction(config.registry_path) as data:
+        m = _find(data, mid)
+        if m["status"] != PENDING:
+            raise UsageError(f"{mid} is {m['status']}; only pending migrations can be rejected")
+        m["status"] = REJECTED
+        m["rejected_by"] = actor
+        m["rejected_at"] = _now().isoformat()
+        if reason:
+            m["reason"] = reason
+        registry.seal(m)
+        result.messages.append(f"{mid}: rejected by {actor}")
+        result.migrations = [migration_summary(m)]
+    return result
+
+
+# ----------------------------------------------------------------------------- check
+
+
+def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> Result:
+    """The CI gate: any error, unscanned or unapproved changes, pending, tampering."""
+    config = config or load_config(root)
+    pr = load_project(config.root, config=config)
+    data = registry.read(config.registry_path)
+    diags = list(pr.diagnostics)
+    if not has_errors(diags):
+        for p in pr.project.packages:
+            base = {k: v["checksum"] for k, v in _baseline_for(data, p.id).items()}
+            cur = {k: v["checksum"] for k, v in _current_for(pr, p.id).items()}
+            if base == cur:
+                continue
+            state = _state_hash(_current_for(pr, p.id))
+            pend = [
+                m
+                for m in data["migrations"]
+                if m["package"] == p.id and m["status"] == PENDING and m["target_state"] == state
+            ]
+            if not pend:
+                changed = sorted(n for n in set(base) | set(cur) if base.get(n) != cur.get(n))
+                diags.append(
+                    Diagnostic(
+                        "error",
+                        "SC600",
+                        f"package {p.id} differs from its baseline and has no matching plan "
+                        f"({', '.join(changed)})",
+                        p.file,
+                        package=p.id,
+                        hint="run `schemactl scan` and get the migration approved",
+                    )
+                )
+    for m in data["migrations"]:
+        if m["status"] == PENDING:
+            pkg = pr.project.package(m["package"])
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "SC601",
+                    f"migration {m['id']} ({m['package']}) is pending approval",
+                    pkg.file if pkg else None,
+                    package=m["package"],
+                    hint=f"an admin runs `schemactl approve {m['id']}` (or rejects it)",
+                )
+            )
+        if m["status"] in (APPROVED, REJECTED) and registry.tampered(m):
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "SC602",
+                    f"migration {m['id']} was edited by hand since it was {m['status']}",
+                    _rel(config, config.registry_path),
+                    package=m["package"],
+                    hint="restore .schemactl/registry.json from git",
+                )
+            )
+    by_id = {m["id"]: m for m in data["migrations"]}
+    for name, b in sorted(data["baseline"].items()):
+        src = by_id.get(b.get("migration", ""))
+        if (
+            src is None
+            or src["status"] != APPROVED
+            or src["target"].get(name, {}).get("checksum") != b["checksum"]
+        ):
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "SC602",
+                    f"baseline of {name} does not come from an approved migration",
+                    _rel(config, config.registry_path),
+                    package=b.get("package"),
+                    entity=name,
+                    hint="restore .schemactl/registry.json from git",
+                )
+            )
+    if shadow:
+        from .errors import UsageError as _U
+
+        raise _U("`check --shadow` is not implemented yet", code="SC000")
+    diags.sort(key=Diagnostic.sort_key)
+    res = Result(diagnostics=diags, packages=packages_json(pr.project))
+    if not has_errors(diags):
+        res.messages.append("check passed")
+    return res
+
+
+def _rel(config: Config, p: Path) -> str:
+    try:
+        return p.relative_to(config.root).as_posix()
+    except ValueError:
+        return str(p)
+
+
+# ----------------------------------------------------------------------------- not yet
+
+
+def _todo(name: str) -> Result:
     raise UsageError(f"`{name}` is not implemented yet", code="SC000")
 
 
-def scan(*_: Any, **__: Any) -> NoReturn:
-    _todo("scan")
+def generate(root: Path, **_: Any) -> Result:
+    return _todo("generate")
 
 
-def list_migrations(*_: Any, **__: Any) -> NoReturn:
-    _todo("list")
+def preview(root: Path, package: str, fmt: str = "sql") -> Result:
+    return _todo("preview")
 
 
-def show(*_: Any, **__: Any) -> NoReturn:
-    _todo("show")
+def status(root: Path, **_: Any) -> Result:
+    return _todo("status")
 
 
-def approve(*_: Any, **__: Any) -> NoReturn:
-    _todo("approve")
-
-
-def reject(*_: Any, **__: Any) -> NoReturn:
-    _todo("reject")
-
-
-def generate(*_: Any, **__: Any) -> NoReturn:
-    _todo("generate")
-
-
-def preview(*_: Any, **__: Any) -> NoReturn:
-    _todo("preview")
-
-
-def status(*_: Any, **__: Any) -> NoReturn:
-    _todo("status")
-
-
-def apply(*_: Any, **__: Any) -> NoReturn:
-    _todo("apply")
-
-
-def check(*_: Any, **__: Any) -> NoReturn:
-    _todo("check")
+def apply(root: Path, **_: Any) -> Result:
+    return _todo("apply")
