@@ -46,4 +46,5 @@ def entity_from_data(data: dict[str, Any]) -> Entity:
     for key in _NESTED:
         kw[key] = tuple(kw[key])
     kw["acl"] = _build(Acl, data.get("acl", {}))
-    return _build(Entity, {**kw, **{k: kw[k] for k in _NESTED}})  # type: ignore[no-any-return]
+    entity: Entity = _build(Entity, kw)
+    return entity

@@ -90,7 +90,7 @@ def migration_summary(m: dict[str, Any]) -> dict[str, Any]:
 def _find(data: dict[str, Any], mid: str) -> dict[str, Any]:
     for m in data["migrations"]:
         if m["id"] == mid:
-            return m  # type: ignore[no-any-return]
+            return m
     ids = [m["id"] for m in data["migrations"]]
     guess = did_you_mean(mid, ids)
     raise UsageError(
@@ -205,7 +205,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                         f"package {pkg}: this plan was rejected as {rejected[-1]['id']}"
                         + (f" ({rejected[-1].get('reason')})" if rejected[-1].get("reason") else "")
                         + "; not queued again",
-                        pr.project.package(pkg).file if pr.project.package(pkg) else None,
+                        _package_file(pr, pkg),
                         package=pkg,
                         hint="change the entities, or revert them to the baseline",
                     )
@@ -505,6 +505,11 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
     if not has_errors(diags):
         res.messages.append("check passed")
     return res
+
+
+def _package_file(pr: ProjectResult, package: str) -> str | None:
+    p = pr.project.package(package)
+    return p.file if p is not None else None
 
 
 def _rel(config: Config, p: Path) -> str:

@@ -7,6 +7,7 @@ Importing this package is cheap (no sqlglot): statements are built by
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from ..model import Entity, Project
@@ -54,11 +55,15 @@ def parse_check(script: str) -> list[str]:
     return statements
 
 
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
 def split_statements(script: str) -> list[str]:
     """The statements of a script, without their ``;`` (``--`` comment lines dropped).
 
     A small scanner that knows exactly the lexical forms this package writes: standard
-    ``'...'`` and escape ``E'...'`` strings, ``"..."`` identifiers and ``--`` comments.
+    ``'...'``, ``E'...'`` and ``$tag$...$tag$`` strings, ``"..."`` identifiers and ``--``
+    comments.
     """
     out: list[str] = []
     buf: list[str] = []
@@ -69,6 +74,14 @@ def split_statements(script: str) -> list[str]:
             j = script.find("\n", i)
             i = n if j < 0 else j + 1
             continue
+        if ch == "$":
+            m = _DOLLAR_TAG.match(script, i)
+            if m and (i == 0 or not (script[i - 1].isalnum() or script[i - 1] == "_")):
+                end = script.find(m.group(0), m.end())
+                end = n if end < 0 else end + len(m.group(0))
+                buf.append(script[i:end])
+                i = end
+                continue
         if ch in "'\"":
             escape = (
                 ch == "'"
