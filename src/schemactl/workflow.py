@@ -496,10 +496,10 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                     hint="restore .schemactl/registry.json from git",
                 )
             )
-    if shadow:
-        from .errors import UsageError as _U
+    if shadow and not has_errors(diags):
+        from .deploy import shadow_check
 
-        raise _U("`check --shadow` is not implemented yet", code="SC000")
+        diags += shadow_check(config, pr, data)
     diags.sort(key=Diagnostic.sort_key)
     res = Result(diagnostics=diags, packages=packages_json(pr.project))
     if not has_errors(diags):
@@ -534,9 +534,22 @@ def preview(root: Path, package: str, fmt: str = "sql") -> Result:
     return _todo("preview")
 
 
-def status(root: Path, **_: Any) -> Result:
-    return _todo("status")
+def approved_in_order(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Approved migrations in application order: creation time, then the dependency order
+    `scan` gave the migrations it planned together (``order``), then id."""
+    ms = [m for m in data["migrations"] if m["status"] == APPROVED]
+    return sorted(ms, key=lambda m: (m["created_at"], m.get("order", 0), m["id"]))
 
 
-def apply(root: Path, **_: Any) -> Result:
-    return _todo("apply")
+def status(root: Path, *, database_url: str | None = None) -> Result:
+    from .deploy import status as _status
+
+    return _status(root, database_url=database_url)
+
+
+def apply(
+    root: Path, *, database_url: str | None = None, dry_run: bool = False, lock_timeout: float = 60
+) -> Result:
+    from .deploy import apply as _apply
+
+    return _apply(root, database_url=database_url, dry_run=dry_run, lock_timeout=lock_timeout)
