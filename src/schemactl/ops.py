@@ -38,7 +38,7 @@ class Op:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.kind}
-        for f in fields(self):  # type: ignore[arg-type]
+        for f in fields(self):
             out[f.name] = _plain(getattr(self, f.name))
         if self.destructive:
             out["destructive"] = True
@@ -216,9 +216,9 @@ class AlterColumn(Op):
     @property
     def reason(self) -> str | None:
         o, n = self.old, self.new
-        if self.type_changed and (o.type, n.type) not in SAFE_TYPE_CHANGES:
-            if o.type != n.type or not _widens_decimal(o, n):
-                return f"changes type of {self.table}.{n.column} from {o.type} to {n.type}"
+        lossless = (o.type, n.type) in SAFE_TYPE_CHANGES or _widens_decimal(o, n)
+        if self.type_changed and not lossless:
+            return f"changes type of {self.table}.{n.column} from {o.type} to {n.type}"
         if self.old.nullable and not self.new.nullable:
             return f"sets NOT NULL on existing column {self.table}.{n.column}"
         return None

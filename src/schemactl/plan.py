@@ -240,7 +240,7 @@ def _diff_checks(
             phases[DROP_CHECK].append(DropCheck(ns, old_t, c))
         else:
             old_by[(col, c.kind)] = (c, dataclasses.replace(c, column=col))
-    new_by = {(c.column, c.kind): c for c in n.checks}
+    new_by: dict[tuple[str, str], Check] = {(c.column, c.kind): c for c in n.checks}
     for key in sorted(old_by.keys() | new_by.keys()):
         pair, nc = old_by.get(key), new_by.get(key)
         if pair is None:
@@ -431,13 +431,13 @@ def order_migrations(migrations: Sequence[PackageOps]) -> list[PackageOps]:
     for j, m in enumerate(items):
         for op in m.ops:
             if isinstance(op, AddForeignKey):
-                i = creates.get((op.fk.ref_namespace, op.fk.ref_table))
-                if i is not None and i != j:
-                    edges[i].add(j)
+                src = creates.get((op.fk.ref_namespace, op.fk.ref_table))
+                if src is not None and src != j:
+                    edges[src].add(j)
             elif isinstance(op, DropForeignKey):
-                i = drops.get((op.fk.ref_namespace, op.fk.ref_table))
-                if i is not None and i != j:
-                    edges[j].add(i)
+                src = drops.get((op.fk.ref_namespace, op.fk.ref_table))
+                if src is not None and src != j:
+                    edges[j].add(src)
 
     components = _strongly_connected(len(items), edges)
     order = _topological(components, edges)

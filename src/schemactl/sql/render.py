@@ -56,6 +56,7 @@ _ACTIONS = {
     "SetDefault": "SET DEFAULT",
 }
 
+
 def render_up(ops: Sequence[Op]) -> str:
     """The migration script: statements each ended by ``;\\n`` ("" for no operations)."""
     return "".join(s + ";\n" for s in render_statements(ops))
