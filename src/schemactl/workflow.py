@@ -13,7 +13,7 @@ import getpass
 import hashlib
 import json
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from .commands import Result, packages_json
 from .config import Config, load_config
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .errors import UsageError
-from .model import Entity
+from .model import Entity, Package, Project
 from .project import ProjectResult, load_project
 from .serialize import entity_from_data, to_data
 
@@ -136,6 +136,13 @@ def _plan_ops(base: dict[str, Any], target: dict[str, Any], namespace: str) -> l
     return plan_package(_entities(base), _entities(target), namespace=namespace)
 
 
+def _last_stamp(data: dict[str, Any]) -> datetime | None:
+    stamps = [m["id"][:14] for m in data["migrations"] if m["id"][:14].isdigit()]
+    if not stamps:
+        return None
+    return datetime.strptime(max(stamps), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
 def _unique_id(data: dict[str, Any], stamp: str, package: str) -> str:
     taken = {m["id"] for m in data["migrations"]}
     mid = f"{stamp}_{package}"
@@ -161,7 +168,6 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
 
     with registry.transaction(config.registry_path, dry_run=dry_run) as data:
         now = _now()
-        stamp = now.strftime("%Y%m%d%H%M%S")
         planned: list[tuple[str, dict[str, Any], dict[str, Any], list[Any]]] = []
         pkg_ids = {p.id for p in pr.project.packages} | {
             b["package"] for b in data["baseline"].values()
@@ -225,8 +231,13 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             planned.append((pkg, base, target, ops))
         ordered = order_migrations([PackageOps(p, ops) for p, _, _, ops in planned])
         by_pkg = {p: (b, t) for p, b, t, _ in planned}
+        last = _last_stamp(data)
         for seq, po in enumerate(ordered):
             base, target = by_pkg[po.package]
+            # ids sort in application order: one second apart, never before an earlier id
+            when = max(now, last + timedelta(seconds=1)) if last else now
+            last = when
+            stamp = when.strftime("%Y%m%d%H%M%S")
             up, down = _render(po.ops)
             reasons = sorted({op.reason for op in po.ops if op.destructive and op.reason})
             rec: dict[str, Any] = {
@@ -253,7 +264,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             result.messages.append(
                 f"{rec['id']}: planned {len(rec['changes'])} change(s) for {po.package}{flag}"
             )
-        data["migrations"].sort(key=lambda m: (m["created_at"], m.get("order", 0), m["id"]))
+        data["migrations"].sort(key=lambda m: m["id"])
         result.migrations = [migration_summary(m) for m in touched]
     if not planned and not result.messages:
         result.messages.append("no changes: every package matches its baseline or its plan")
@@ -519,26 +530,150 @@ def _rel(config: Config, p: Path) -> str:
         return str(p)
 
 
-# ----------------------------------------------------------------------------- not yet
+# ----------------------------------------------------------------------------- generate
 
 
-def _todo(name: str) -> Result:
-    raise UsageError(f"`{name}` is not implemented yet", code="SC000")
+def migration_files(m: dict[str, Any]) -> dict[str, str]:
+    """The exact text of ``migration.sql`` and ``down.sql`` for an approved migration."""
+    head = (
+        f"-- schemactl migration {m['id']}\n"
+        f"-- package: {m['package']} (schema {m.get('namespace', m['package'])})\n"
+        f"-- sql checksum: {m['sql_checksum']}\n"
+        f"-- approved by {m.get('approved_by')} at {m.get('approved_at')}\n"
+    )
+    return {
+        "migration.sql": head + "\n" + m["sql"]["up"],
+        "down.sql": head + "-- reverts the migration above\n\n" + m["sql"]["down"],
+    }
 
 
-def generate(root: Path, **_: Any) -> Result:
-    return _todo("generate")
+def baseline_project(data: dict[str, Any]) -> Project:
+    """The approved state as a model: every baseline entity, grouped by its package."""
+    by_pkg: dict[str, list[Entity]] = {}
+    for _, entry in sorted(data["baseline"].items()):
+        e = entity_from_data(entry["definition"])
+        by_pkg.setdefault(e.package, []).append(e)
+    pkgs = [
+        Package(pid, ents[0].namespace, "", "", tuple(ents), tuple(e.name for e in ents))
+        for pid, ents in sorted(by_pkg.items())
+    ]
+    return Project("", tuple(pkgs))
 
 
-def preview(root: Path, package: str, fmt: str = "sql") -> Result:
-    return _todo("preview")
+def generate(
+    root: Path,
+    *,
+    out: Path | None = None,
+    prisma: Path | None = None,
+    check: bool = False,
+    config: Config | None = None,
+) -> Result:
+    """Write (or with ``check`` compare) the files of every approved migration."""
+    config = config or load_config(root)
+    data = registry.read(config.registry_path)
+    out_dir = out if out is not None else config.migrations_path
+    if not out_dir.is_absolute():
+        out_dir = config.root / out_dir
+    result = Result()
+    wanted: dict[Path, str] = {}
+    for m in approved_in_order(data):
+        if registry.tampered(m):
+            result.diagnostics.append(
+                Diagnostic(
+                    "error",
+                    "SC602",
+                    f"migration {m['id']} was edited by hand since it was approved; "
+                    "not writing its files",
+                    _rel(config, config.registry_path),
+                    package=m["package"],
+                    hint="restore .schemactl/registry.json from git",
+                )
+            )
+            continue
+        for name, text in migration_files(m).items():
+            wanted[out_dir / m["id"] / name] = text
+    if prisma is not None:
+        from .prisma import render_prisma
+
+        ppath = prisma if prisma.is_absolute() else config.root / prisma
+        wanted[ppath] = render_prisma(baseline_project(data))
+    written = 0
+    for path, text in wanted.items():
+        rel = _rel(config, path)
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        except (OSError, UnicodeDecodeError):
+            current = ""
+        if current == text:
+            continue
+        if check:
+            result.diagnostics.append(
+                Diagnostic(
+                    "error",
+                    "SC606",
+                    f"{rel} is {'missing' if current is None else 'out of date'}",
+                    rel,
+                    hint="run `schemactl generate` and commit the result",
+                )
+            )
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written += 1
+        result.messages.append(f"wrote {rel}")
+    if out_dir.is_dir():
+        known = {m["id"] for m in approved_in_order(data)}
+        for d in sorted(out_dir.iterdir()):
+            if d.is_dir() and d.name not in known:
+                result.diagnostics.append(
+                    Diagnostic(
+                        "warning",
+                        "SC606",
+                        f"{_rel(config, d)} is not an approved migration of the registry",
+                        _rel(config, d),
+                        hint="remove it, or restore the registry that approved it",
+                    )
+                )
+    if not check and not written and not has_errors(result.diagnostics):
+        result.messages.append(f"{len(wanted)} files up to date")
+    if check and not has_errors(result.diagnostics):
+        result.messages.append(f"{len(wanted)} files up to date")
+    return result
+
+
+def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = None) -> Result:
+    """The full DDL (or Prisma models) of one package's current files; touches nothing."""
+    from .commands import select_packages
+
+    config = config or load_config(root)
+    pr = load_project(config.root, config=config)
+    select_packages(pr, [package])
+    if has_errors(pr.diagnostics):
+        return Result(diagnostics=pr.diagnostics)
+    pkg = pr.project.package(package)
+    assert pkg is not None
+    if fmt == "prisma":
+        from .prisma import render_prisma
+
+        text = render_prisma(pr.project, only={package})
+    else:
+        from .sql import render_create
+
+        text = render_create([(pkg.namespace, pkg.owned_entities())])
+    return Result(
+        diagnostics=[d for d in pr.diagnostics if d.severity != "note"], data={"text": text}
+    )
 
 
 def approved_in_order(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Approved migrations in application order: creation time, then the dependency order
-    `scan` gave the migrations it planned together (``order``), then id."""
+    """Approved migrations in application order, which is id order: `scan` gives the
+    migrations it plans together ids one second apart, in dependency order."""
     ms = [m for m in data["migrations"] if m["status"] == APPROVED]
-    return sorted(ms, key=lambda m: (m["created_at"], m.get("order", 0), m["id"]))
+    return sorted(ms, key=lambda m: m["id"])
 
 
 def status(root: Path, *, database_url: str | None = None) -> Result:
