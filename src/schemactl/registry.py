@@ -86,6 +86,7 @@ def write(path: Path, data: dict[str, Any]) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _mode(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(text)
             fh.flush()
@@ -101,6 +102,16 @@ def write(path: Path, data: dict[str, Any]) -> bool:
     finally:
         os.close(dfd)
     return True
+
+
+def _mode(path: Path) -> int:
+    """Keep the file's permissions; a new file gets the usual 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @contextlib.contextmanager

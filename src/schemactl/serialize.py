@@ -7,7 +7,7 @@ against the current files.
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from typing import Any
 
 from .model import Acl, Check, Entity, Field, ForeignKey, Index, Relation
@@ -22,8 +22,17 @@ _NESTED: dict[str, type] = {
 
 
 def to_data(value: Any) -> Any:
+    """Plain JSON data; dataclass fields at their default value are left out (compact)."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in fields(value) if f.name != "loc"}
+        out = {}
+        for f in fields(value):
+            if f.name == "loc":
+                continue
+            v = getattr(value, f.name)
+            if f.default is not MISSING and v == f.default:
+                continue
+            out[f.name] = to_data(v)
+        return out
     if isinstance(value, tuple | list):
         return [to_data(v) for v in value]
     return value

@@ -124,6 +124,40 @@ def _changes(base: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any
     return out
 
 
+def op_summary(op: Any) -> dict[str, Any]:
+    """A short, reviewable description of one operation for the registry record.
+
+    The SQL is what gets approved; the summary says what it does in a line, and the full
+    operations can always be re-planned from the record's ``base`` and ``target``."""
+    entity = getattr(op, "entity", None)
+    ns = getattr(op, "namespace", None) or (entity.namespace if entity else None)
+    table = getattr(op, "table", None) or (entity.table if entity else None)
+    obj = ".".join(x for x in (ns, table) if x)
+    detail = None
+    for attr, sub in (
+        ("field", "column"),
+        ("new", "column"),
+        ("index", "name"),
+        ("check", "name"),
+        ("fk", "name"),
+    ):
+        v = getattr(op, attr, None)
+        if v is not None and hasattr(v, sub):
+            detail = getattr(v, sub)
+            break
+    if detail is None:
+        old, new = getattr(op, "old", None), getattr(op, "new", None)
+        if isinstance(old, str) and isinstance(new, str):
+            detail = f"{old} -> {new}"
+        elif isinstance(getattr(op, "column", None), str):
+            detail = op.column
+    out: dict[str, Any] = {"op": op.kind, "object": obj + (f" {detail}" if detail else "")}
+    if op.destructive:
+        out["destructive"] = True
+        out["reason"] = op.reason
+    return out
+
+
 def _render(ops: list[Any]) -> tuple[str, str]:
     from .sql import render_down, render_up
 
@@ -248,7 +282,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                 "created_at": now.isoformat(),
                 "order": seq,
                 "changes": _changes(base, target),
-                "ops": [op.to_dict() for op in po.ops],
+                "ops": [op_summary(op) for op in po.ops],
                 "destructive": bool(reasons),
                 "destructive_reasons": reasons,
                 "sql": {"up": up, "down": down},
@@ -311,7 +345,8 @@ def show(root: Path, mid: str) -> Result:
         lines.append(f"    {c['action']:<7} {c['entity']}")
     lines.append("  operations:")
     for op in m["ops"]:
-        lines.append(f"    {op['op']}" + (" (destructive)" if op.get("destructive") else ""))
+        flag = f"  DESTRUCTIVE: {op['reason']}" if op.get("destructive") else ""
+        lines.append(f"    {op['op']:<20} {op.get('object', '')}{flag}")
     lines.append(f"  sql checksum: {m['sql_checksum']}")
     text = "\n".join(lines) + "\n\n-- up\n" + m["sql"]["up"] + "\n-- down\n" + m["sql"]["down"]
     detail = migration_summary(m) | {
