@@ -340,3 +340,171 @@ def diff_catalogs(a: Catalog, b: Catalog) -> list[str]:
         else:
             out.append(f"{part}: {x!r} != {y!r}")
     return out
+
+
+# --------------------------------------------------------------------------- hypothesis
+
+_FIELD_POOL = ("alpha", "beta", "gamma", "delta", "order", "user", "timestamp")
+_ENTITY_POOL = ("Node", "Edge", "Select")
+_PK_KINDS = ("int", "bigint", "cuid", "uuid", "string")
+
+
+def _pk_field(kind: str) -> Field:
+    generated = kind in ("int", "bigint", "uuid")
+    return field("id", kind, primary=True, generated=generated)
+
+
+def packages(namespace: str = "hyp") -> Any:
+    """A hypothesis strategy for one package's entities: random fields of every type with
+    defaults, checks, indexes, descriptions, table overrides and FKs within the package
+    (self-references included) and to an external users table."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw: Any) -> list[Entity]:
+        names = draw(st.lists(st.sampled_from(_ENTITY_POOL), min_size=1, max_size=3, unique=True))
+        pk_kind = {n: draw(st.sampled_from(_PK_KINDS)) for n in names}
+        table = {n: draw(st.sampled_from([None, None, f"t_{n.lower()}"])) for n in names}
+        bases: dict[str, Entity] = {}
+        specs: dict[str, tuple[list[Field], list[Any], list[BelongsTo], str | None]] = {}
+        for n in names:
+            fields = [_pk_field(pk_kind[n])]
+            for fname in draw(st.lists(st.sampled_from(_FIELD_POOL), max_size=4, unique=True)):
+                fields.append(draw(_field(fname)))
+            idx = []
+            plain = [f.name for f in fields[1:]]
+            if plain:
+                for _ in range(draw(st.integers(0, 2))):
+                    cols = draw(
+                        st.lists(st.sampled_from(plain), min_size=1, max_size=2, unique=True)
+                    )
+                    idx.append((cols, draw(st.booleans())))
+            desc = draw(st.sampled_from([None, "Some text", "it's; -- \\ data"]))
+            specs[n] = (fields, idx, [], desc)
+            bases[n] = entity(n, fields, namespace=namespace, table=table[n])
+        for n in names:
+            fields, idx, rels, desc = specs[n]
+            for target in draw(
+                st.lists(st.sampled_from([*names, "User"]), max_size=2, unique=True)
+            ):
+                required = draw(st.booleans())
+                on_delete = draw(
+                    st.sampled_from(
+                        ["Cascade", "Restrict", "NoAction", None]
+                        + ([] if required else ["SetNull"])
+                    )
+                )
+                ref_type = "string" if target == "User" else pk_kind[target]
+                ref_type = "string" if ref_type == "cuid" else ref_type
+                fname = f"{target.lower()}Ref"
+                fields.append(field(fname, ref_type, required=required))
+                tgt: Entity | Ref | str
+                if target == "User":
+                    tgt = Ref("User", "public", "users", "id")
+                elif target == n:
+                    tgt = n
+                else:
+                    tgt = bases[target]
+                rels.append(belongs_to(target.lower(), fname, tgt, on_delete=on_delete))
+        return [
+            entity(
+                n,
+                specs[n][0],
+                namespace=namespace,
+                table=table[n],
+                indexes=specs[n][1],
+                relations=specs[n][2],
+                description=specs[n][3],
+            )
+            for n in names
+        ]
+
+    return build()
+
+
+def _field(name: str) -> Any:
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw: Any) -> Field:
+        t = draw(
+            st.sampled_from(
+                [
+                    "string",
+                    "text",
+                    "int",
+                    "bigint",
+                    "float",
+                    "decimal",
+                    "boolean",
+                    "uuid",
+                    "json",
+                    "datetime",
+                    "date",
+                    "bytes",
+                ]
+            )
+        )
+        kw: dict[str, Any] = {}
+        required = draw(st.booleans())
+        if t == "string":
+            enum = draw(st.sampled_from([None, ("a", "b"), ("a", "b", "it's")]))
+            if enum:
+                kw["enum"] = enum
+            if draw(st.booleans()):
+                kw["max_length"] = draw(st.sampled_from([10, 20]))
+            if draw(st.booleans()):
+                kw["default"] = enum[0] if enum else draw(st.sampled_from(["x", "", "o'k"]))
+        elif t in ("int", "bigint"):
+            if draw(st.booleans()):
+                kw["min"] = 0
+            if draw(st.booleans()):
+                kw["max"] = 100
+            if draw(st.booleans()):
+                kw["default"] = draw(st.integers(0, 100))
+        elif t in ("float", "decimal"):
+            if t == "decimal" and draw(st.booleans()):
+                kw["precision"], kw["scale"] = draw(st.sampled_from([(10, 2), (12, 4)]))
+            if draw(st.booleans()):
+                kw["default"] = draw(st.sampled_from([0.5, 1.25, -2.0]))
+        elif t == "boolean":
+            if draw(st.booleans()):
+                kw["default"] = draw(st.booleans())
+        elif t == "uuid":
+            kw["generated"] = draw(st.booleans())
+        elif t == "json":
+            if draw(st.booleans()):
+                kw["default"] = draw(st.sampled_from(["{}", '{"a": [1, "b"]}']))
+        elif t == "datetime":
+            kw["default_now"] = draw(st.booleans())
+        elif t == "date":
+            if draw(st.booleans()):
+                kw["default"] = "2024-02-29"
+        if draw(st.booleans()):
+            kw["description"] = draw(st.sampled_from(["note", "with 'quote'"]))
+        kw["unique"] = draw(st.booleans()) and draw(st.booleans())
+        kw["index"] = draw(st.booleans()) and draw(st.booleans())
+        return field(name, t, required=required, **kw)
+
+    return build()
+
+
+def evolve(old: Sequence[Entity], new: list[Entity], seed: int) -> list[Entity]:
+    """Give some fields of ``new`` a ``renamed_from`` hint naming a vanished old field."""
+    import random
+
+    rnd = random.Random(seed)
+    old_by = {e.name: e for e in old}
+    out: list[Entity] = []
+    for e in new:
+        o = old_by.get(e.name)
+        if o is None or rnd.random() < 0.5:
+            out.append(e)
+            continue
+        gone = [f.name for f in o.fields if e.field_named(f.name) is None and not f.primary]
+        fields = list(e.fields)
+        for i, f in enumerate(fields):
+            if gone and o.field_named(f.name) is None and not f.primary and rnd.random() < 0.7:
+                fields[i] = dataclasses.replace(f, renamed_from=gone.pop(0))
+        out.append(dataclasses.replace(e, fields=tuple(fields)))
+    return out

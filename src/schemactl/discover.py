@@ -130,19 +130,28 @@ def _package(
         diags.append(Diagnostic("error", "SC503", "schema.path must be a string", meta_rel))
         return None
     target = seed / spath
+    # where to point: the metadata.json that named the path, else the entities file itself
+    where = meta_rel if explicit else f"{rel}/seed/{DEFAULT_SCHEMA_PATH}"
     real_pkg = os.path.realpath(d)
     try:
         real_target = os.path.realpath(target, strict=False)
+        if os.path.islink(target) and not os.path.exists(target):
+            os.path.realpath(target, strict=True)  # a dangling link, or a loop (ELOOP)
+    except FileNotFoundError:
+        pass  # dangling: reported as missing below
     except (OSError, RuntimeError):
-        diags.append(Diagnostic("error", "SC111", f"symlink loop at {spath}", meta_rel))
+        diags.append(
+            Diagnostic("error", "SC111", f"symlink loop at {spath}", where, package=d.name)
+        )
         return None
     if os.path.isabs(spath) or not _inside(real_pkg, real_target):
+        what = f"schema.path {spath!r}" if explicit else f"{DEFAULT_SCHEMA_PATH} (a symlink)"
         diags.append(
             Diagnostic(
                 "error",
                 "SC504",
-                f"schema.path {spath!r} points outside the package {rel}",
-                meta_rel,
+                f"{what} points outside the package {rel}",
+                where,
                 package=d.name,
                 hint="keep the entities file inside the package directory",
             )

@@ -124,7 +124,7 @@ _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 # Forms YAML 1.1 reads as numbers that a reader would not expect to be numbers.
 _YAML11_NUMBER = re.compile(
-    r"[-+]?(?:0[0-7]+|0o[0-7]+|0x[0-9a-fA-F_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+    r"[-+]?(?:0[0-9]+|0o[0-7]+|0x[0-9a-fA-F_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
     r"|[0-9]+(?:_[0-9]+)+(?:\.[0-9_]*)?|\.(?:inf|Inf|INF|nan|NaN|NAN))\Z"
 )
 _STD_TAGS = {
@@ -349,9 +349,7 @@ def _scalar(ev: Any, err: Any, diags: list[Diagnostic], line: int, col: int) -> 
             )
             return 0
         return int(v)
-    if _FLOAT.match(v):
-        return float(v)
-    if _YAML11_NUMBER.match(v):
+    if _YAML11_NUMBER.match(v):  # before _FLOAT, which would read 0755 as 755.0
         diags.append(
             err(
                 "SC107",
@@ -361,6 +359,9 @@ def _scalar(ev: Any, err: Any, diags: list[Diagnostic], line: int, col: int) -> 
                 f"quote it ('{v}') for text, or write a plain decimal number",
             )
         )
+        return v
+    if _FLOAT.match(v):
+        return float(v)
     return v
 
 

@@ -61,7 +61,7 @@ _SNAKE_2 = re.compile(r"([a-z0-9])([A-Z])")
 
 
 def snake(name: str) -> str:
-    """``AuditLog`` -> ``audit_log``, ``IRCChannel`` -> ``irc_channel``, ``userId`` -> ``user_id``."""
+    """snake_case: ``AuditLog`` -> ``audit_log``, ``IRCChannel`` -> ``irc_channel``."""
     s = _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", name))
     return s.replace("-", "_").lower()
 

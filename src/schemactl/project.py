@@ -153,7 +153,7 @@ def _resolve(
         by_name = {f.name: f for f in d.fields}
         for r in d.relations:
 
-            def err(code: str, msg: str, hint: str | None = None, r=r) -> None:
+            def err(code: str, msg: str, hint: str | None = None, r=r, d=d) -> None:
                 diags.append(
                     Diagnostic(
                         "error",

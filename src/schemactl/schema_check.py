@@ -115,7 +115,10 @@ def check_document(data: Any, file: str) -> list[Diagnostic]:
 
     def run(kind: str, instance: Any, prefix: tuple[Any, ...]) -> None:
         for e in _errors(kind, instance):
-            out.append(_to_diag(e, data, prefix, file))
+            if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+                out.extend(_unknown_keys(e, data, prefix, file))
+            else:
+                out.append(_to_diag(e, data, prefix, file))
 
     run("top", data, ())
     if out:
@@ -143,27 +146,35 @@ def check_document(data: Any, file: str) -> list[Diagnostic]:
     return out
 
 
+def _unknown_keys(e: Any, data: Any, prefix: tuple[Any, ...], file: str) -> list[Diagnostic]:
+    """One SC201 per unknown key (jsonschema reports them all in one error)."""
+    path = (*prefix, *e.absolute_path)
+    where = _describe(path)
+    allowed = list(e.schema.get("properties", {}))
+    out = []
+    for k in (k for k in e.instance if k not in allowed):
+        line, col = position(data, (*path, k), key=True)
+        guess = SYNONYMS.get(k) if SYNONYMS.get(k) in allowed else did_you_mean(k, allowed)
+        out.append(
+            Diagnostic(
+                "error",
+                "SC201",
+                f"unknown key '{k}' in {where}",
+                file,
+                line,
+                col,
+                hint=f"did you mean '{guess}'?" if guess else f"allowed keys: {', '.join(allowed)}",
+            )
+        )
+    return out
+
+
 def _to_diag(e: Any, data: Any, prefix: tuple[Any, ...], file: str) -> Diagnostic:
     path = (*prefix, *e.absolute_path)
     v = e.validator
     inst = e.instance
     line, col = position(data, path)
     where = _describe(path)
-    if v == "additionalProperties" and isinstance(inst, dict):
-        allowed = list(e.schema.get("properties", {}))
-        extra = [k for k in inst if k not in allowed]
-        k = extra[0] if extra else "?"
-        line, col = position(data, (*path, k), key=True)
-        guess = SYNONYMS.get(k) if SYNONYMS.get(k) in allowed else did_you_mean(k, allowed)
-        return Diagnostic(
-            "error",
-            "SC201",
-            f"unknown key '{k}' in {where}",
-            file,
-            line,
-            col,
-            hint=f"did you mean '{guess}'?" if guess else f"allowed keys: {', '.join(allowed)}",
-        )
     if v == "required":
         missing = [r for r in e.validator_value if not isinstance(inst, dict) or r not in inst]
         return Diagnostic(
