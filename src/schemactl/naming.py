@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cache
 
 MAX_IDENT = 63
 
@@ -60,6 +61,7 @@ _SNAKE_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _SNAKE_2 = re.compile(r"([a-z0-9])([A-Z])")
 
 
+@cache
 def snake(name: str) -> str:
     """snake_case: ``AuditLog`` -> ``audit_log``, ``IRCChannel`` -> ``irc_channel``."""
     s = _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", name))
@@ -97,6 +99,7 @@ def plural(word: str) -> str:
     return f"{head}_{p}" if head else p
 
 
+@cache
 def table_name(entity: str, style: str) -> str:
     if style == "preserve":
         return entity

@@ -86,21 +86,39 @@ def _validators() -> dict[str, Any]:
     }
 
 
-_memo: dict[tuple[str, Any], tuple[Any, ...]] = {}
+_memo: dict[tuple[str, str], tuple[Any, ...]] = {}
 
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple((k, type(v).__name__, _freeze(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return tuple((type(v).__name__, _freeze(v)) for v in value)
-    return value
+_shell_ok: dict[tuple[Any, ...], bool] = {}
+
+
+def _shape(instance: Any) -> tuple[Any, ...] | None:
+    """What the ``top``/``entity`` shell schemas can see of a mapping: its keys, the JSON
+    type of each value, whether a container is empty, and the ``checksum`` value (the only
+    one with a pattern).  Two instances with the same shape are valid or invalid alike."""
+    if not isinstance(instance, dict):
+        return None
+    return tuple(
+        (
+            k,
+            type(v).__name__,
+            v if k == "checksum" else (bool(v) if isinstance(v, dict | list) else None),
+        )
+        for k, v in instance.items()
+    )
 
 
 def _errors(kind: str, instance: Any) -> tuple[Any, ...]:
     if kind in ("top", "entity"):
-        return tuple(_validators()[kind].iter_errors(instance))
-    key = (kind, _freeze(instance))
+        shape = _shape(instance)
+        if shape is not None and _shell_ok.get((kind, *shape)):
+            return ()
+        errors = tuple(_validators()[kind].iter_errors(instance))
+        if shape is not None:
+            _shell_ok[(kind, *shape)] = not errors
+        return errors
+    # repr() is an exact, cheap key here: it tells 1 from "1" from True and keeps order
+    key = (kind, repr(instance))
     hit = _memo.get(key)
     if hit is None:
         if len(_memo) > 200_000:

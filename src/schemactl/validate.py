@@ -388,7 +388,7 @@ def _field(
         description=spec.get("description"),
         renamed_from=renamed,
         column_override=column_override,
-        loc=ctx.loc(path),
+        loc=Loc(ctx.found.file, *spec.pos),
     )
 
 
