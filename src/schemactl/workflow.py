@@ -196,6 +196,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
     pr = load_project(config.root, config=config)
     result = Result(diagnostics=list(pr.diagnostics), packages=packages_json(pr.project))
     if has_errors(pr.diagnostics):
+        result.migrations = []
         result.messages.append("validation failed: nothing planned, registry unchanged")
         return result
     from .plan import PackageOps, order_migrations
@@ -203,9 +204,12 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
     with registry.transaction(config.registry_path, dry_run=dry_run) as data:
         now = _now()
         planned: list[tuple[str, dict[str, Any], dict[str, Any], list[Any]]] = []
-        pkg_ids = {p.id for p in pr.project.packages} | {
-            b["package"] for b in data["baseline"].values()
-        }
+        # packages on disk, in the baseline, or with a pending plan (whose files may be gone)
+        pkg_ids = (
+            {p.id for p in pr.project.packages}
+            | {b["package"] for b in data["baseline"].values()}
+            | {m["package"] for m in data["migrations"] if m["status"] == PENDING}
+        )
         namespaces = {p.id: p.namespace for p in pr.project.packages}
         touched: list[dict[str, Any]] = []
         for pkg in sorted(pkg_ids):
@@ -257,6 +261,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             ns = namespaces.get(pkg) or next(
                 (v["definition"]["namespace"] for v in base.values()), pkg
             )
+            namespaces[pkg] = ns  # a package whose files are gone keeps its old schema
             ops = _plan_ops(base, target, ns)
             for m in pending:
                 m["status"] = SUPERSEDED
@@ -349,16 +354,19 @@ def show(root: Path, mid: str) -> Result:
         lines.append(f"    {op['op']:<20} {op.get('object', '')}{flag}")
     lines.append(f"  sql checksum: {m['sql_checksum']}")
     text = "\n".join(lines) + "\n\n-- up\n" + m["sql"]["up"] + "\n-- down\n" + m["sql"]["down"]
+    # `migrations` items keep the SPEC §10 shape; the full record goes under `migration`
     detail = migration_summary(m) | {
-        "ops": m["ops"],
-        "sql": m["sql"],
-        "sql_checksum": m["sql_checksum"],
-        "destructive_reasons": m.get("destructive_reasons", []),
+        "namespace": m.get("namespace", m["package"]),
         "created_at": m["created_at"],
         "rejected_by": m.get("rejected_by"),
         "rejected_at": m.get("rejected_at"),
+        "reason": m.get("reason"),
+        "destructive_reasons": m.get("destructive_reasons", []),
+        "ops": m["ops"],
+        "sql": m["sql"],
+        "sql_checksum": m["sql_checksum"],
     }
-    return Result(migrations=[detail], data={"text": text})
+    return Result(migrations=[migration_summary(m)], data={"migration": detail, "text": text})
 
 
 # ----------------------------------------------------------------------------- approve/reject
@@ -475,6 +483,23 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
     data = registry.read(config.registry_path)
     diags = list(pr.diagnostics)
     if not has_errors(diags):
+        on_disk = {p.id for p in pr.project.packages}
+        for gone in sorted({b["package"] for b in data["baseline"].values()} - on_disk):
+            if not any(
+                m["package"] == gone and m["status"] == PENDING and m["target"] == {}
+                for m in data["migrations"]
+            ):
+                names = sorted(_baseline_for(data, gone))
+                diags.append(
+                    Diagnostic(
+                        "error",
+                        "SC600",
+                        f"package {gone} is gone from the files but its baseline has "
+                        f"{', '.join(names)}; dropping them is not planned",
+                        package=gone,
+                        hint="run `schemactl scan` and get the migration approved",
+                    )
+                )
         for p in pr.project.packages:
             base = {k: v["checksum"] for k, v in _baseline_for(data, p.id).items()}
             cur = {k: v["checksum"] for k, v in _current_for(pr, p.id).items()}
