@@ -477,9 +477,8 @@ def _field(name: str) -> Any:
                 kw["default"] = draw(st.sampled_from(["{}", '{"a": [1, "b"]}']))
         elif t == "datetime":
             kw["default_now"] = draw(st.booleans())
-        elif t == "date":
-            if draw(st.booleans()):
-                kw["default"] = "2024-02-29"
+        elif t == "date" and draw(st.booleans()):
+            kw["default"] = "2024-02-29"
         if draw(st.booleans()):
             kw["description"] = draw(st.sampled_from(["note", "with 'quote'"]))
         kw["unique"] = draw(st.booleans()) and draw(st.booleans())

@@ -13,6 +13,8 @@ import itertools
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evolution_cases import CASES, EXTERNAL_DDL, Version
 from factories import (
@@ -23,7 +25,9 @@ from factories import (
     diff_catalogs,
     drop_schemas,
     entity,
+    evolve,
     field,
+    packages,
 )
 from schemactl.model import FIELD_TYPES, Entity
 from schemactl.plan import PackageOps, full_create, order_migrations, plan_package
@@ -345,3 +349,32 @@ def test_renamed_table_entity_keeps_rows(pg_db: str) -> None:
 
 def _entities(version: Version) -> list[Entity]:
     return [e for es in version.values() for e in es]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(packages(), packages(), st.integers(0, 1000))
+def test_golden_rule_random_edits(
+    pg_db: str, v1: list[Entity], v2: list[Entity], seed: int
+) -> None:
+    """Random packages and random edits between them (type changes, renames from hints,
+    new/dropped entities, fields, checks, indexes, FKs): the migration reaches the fresh
+    create of v2, and its down.sql gives back v1."""
+    v2 = evolve(v1, v2, seed)
+    ns = "hyp"
+    drop_schemas(pg_db, [ns])
+    _externals(pg_db)
+    apply_sql(pg_db, render_statements(full_create(v1, ns)))
+    first = catalog(pg_db, schemas=[ns])
+    ops = plan_package(v1, v2, namespace=ns)
+    parse_check(render_up(ops))
+    apply_sql(pg_db, render_statements(ops))
+    migrated = catalog(pg_db, schemas=[ns])
+    apply_sql(pg_db, render_down(ops))
+    assert diff_catalogs(catalog(pg_db, schemas=[ns]), first) == []
+    drop_schemas(pg_db, [ns])
+    apply_sql(pg_db, render_statements(full_create(v2, ns)))
+    assert diff_catalogs(catalog(pg_db, schemas=[ns]), migrated) == []

@@ -188,7 +188,7 @@ def _alter_entity(
     # Columns.
     matched_old = {of.name for of, _ in matched}
     matched_new = {nf.name for _, nf in matched}
-    for f in o.fields:
+    for f in sorted(o.fields, key=lambda f: f.name):
         if f.name not in matched_old:
             phases[DROP_COLUMN].append(DropColumn(ns, old_t, f))
     new_columns: set[str] = set()
