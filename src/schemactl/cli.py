@@ -59,6 +59,9 @@ def main_options(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
     no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write .schemactl/cache.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)] = False,
     version: Annotated[
         bool,
@@ -70,6 +73,10 @@ def main_options(
     state.color = not no_color
     state.quiet = quiet
     state.debug = debug
+    if no_cache:
+        from . import cache
+
+        cache.enabled = False
 
 
 def _root() -> Path:

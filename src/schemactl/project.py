@@ -7,6 +7,8 @@ raises ``ConfigError`` only for an unusable configuration (exit 2).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +44,9 @@ def load_project(
     found, clash = package_clashes(found)
     diags += clash
     drafts_by_pkg: dict[str, list[Draft]] = {}
-    for f in found:
-        drafts_by_pkg[f.id] = read_package(f, config, diags)
+    for f, (drafts, file_diags) in zip(found, read_all(found, config), strict=True):
+        drafts_by_pkg[f.id] = drafts
+        diags += file_diags
     all_drafts = [d for ds in drafts_by_pkg.values() for d in ds]
     owners, dup = choose_owners(all_drafts, config.owners)
     diags += dup
@@ -77,6 +80,72 @@ def load_project(
     project = Project(str(config.root), tuple(packages), config.externals)
     diags.sort(key=Diagnostic.sort_key)
     return ProjectResult(config, project, diags, found)
+
+
+PARALLEL_MIN_FILES = 64
+
+
+def _jobs() -> int:
+    env = os.environ.get("SCHEMACTL_JOBS")
+    if env and env.isdigit():
+        return max(1, int(env))
+    if sys.platform != "linux":  # fork is the cheap, safe start method only there
+        return 1
+    return min(4, len(os.sched_getaffinity(0)))
+
+
+def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list[Diagnostic]]]:
+    """Load and validate every entities file: from the cache where the file is unchanged,
+    else in worker processes when there are many (results keep ``found`` order)."""
+    from . import cache
+
+    results: list[tuple[list[Draft], list[Diagnostic]] | None] = [None] * len(found)
+    misses: list[tuple[int, str | None, bytes | None]] = []
+    naming = (config.table_style, config.column_style)
+    for i, f in enumerate(found):
+        if not cache.enabled:
+            misses.append((i, None, None))
+            continue
+        try:
+            raw = Path(f.abs_file).read_bytes()
+        except OSError:
+            misses.append((i, None, None))
+            continue
+        k = cache.key(f, raw, naming)
+        hit = cache.get(config.root, k)
+        if hit is None:
+            misses.append((i, k, raw))
+        else:
+            results[i] = hit
+    todo = [found[i] for i, _, _ in misses]
+    jobs = _jobs()
+    if len(todo) >= PARALLEL_MIN_FILES and jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunks = [todo[j::jobs] for j in range(jobs)]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as ex:
+            parts = list(ex.map(_read_chunk, chunks, [config] * jobs))
+        computed: list[tuple[list[Draft], list[Diagnostic]]] = [([], [])] * len(todo)
+        for j, part in enumerate(parts):
+            for n, res in enumerate(part):
+                computed[j + n * jobs] = res
+    else:
+        computed = _read_chunk(todo, config)
+    for (i, k, _), res in zip(misses, computed, strict=True):
+        results[i] = res
+        if k is not None:
+            cache.put(config.root, k, *res)
+    return [r if r is not None else ([], []) for r in results]
+
+
+def _read_chunk(found: list[Found], config: Config) -> list[tuple[list[Draft], list[Diagnostic]]]:
+    out = []
+    for f in found:
+        diags: list[Diagnostic] = []
+        drafts = read_package(f, config, diags)
+        out.append((drafts, diags))
+    return out
 
 
 def read_package(f: Found, config: Config, diags: list[Diagnostic]) -> list[Draft]:

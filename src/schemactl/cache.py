@@ -1,0 +1,190 @@
+"""The incremental cache: per entities file, the result of loading and validating it.
+
+An entry is keyed by the SHA-256 of everything that result depends on: the file's bytes,
+the package's id/namespace/path and metadata entity list, the naming config, the
+schemactl version and the shape of the model classes.  Unchanged packages are then neither
+parsed nor validated again.  Entries are JSON (never pickle: a cache directory can come
+from anywhere), written atomically; an unreadable, foreign or corrupt entry is ignored and
+rebuilt, never trusted.  ``--no-cache`` or ``SCHEMACTL_NO_CACHE=1`` bypasses it.
+
+Location: ``<root>/.schemactl/cache/`` (it ignores itself in git with its own .gitignore).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .diagnostics import Diagnostic
+from .discover import Found
+from .model import Acl, Check, Field, Index, Loc, Relation
+from .validate import Draft
+
+FORMAT = 1
+enabled = os.environ.get("SCHEMACTL_NO_CACHE", "") in ("", "0")
+
+
+def _shape() -> str:
+    parts = [
+        f"{cls.__name__}:{','.join(f.name for f in fields(cls))}"
+        for cls in (Draft, Field, Index, Check, Relation, Acl, Loc, Diagnostic)
+    ]
+    return ";".join(parts)
+
+
+_SALT = f"schemactl {__version__} cache {FORMAT} {_shape()}".encode()
+
+
+def directory(root: Path) -> Path:
+    return root / ".schemactl" / "cache"
+
+
+def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
+    h = hashlib.sha256(_SALT)
+    meta = json.dumps(
+        [found.id, found.namespace, found.path, found.file, found.listed_entities, naming]
+    )
+    h.update(meta.encode())
+    h.update(b"\0")
+    h.update(raw)
+    return h.hexdigest()
+
+
+def get(root: Path, k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
+    path = directory(root) / k[:2] / f"{k}.json"
+    try:
+        doc = json.loads(path.read_bytes())
+        if doc.get("key") != k:
+            return None
+        return [_draft(d) for d in doc["drafts"]], [Diagnostic(*d) for d in doc["diagnostics"]]
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def put(root: Path, k: str, drafts: list[Draft], diags: list[Diagnostic]) -> None:
+    base = directory(root)
+    folder = base / k[:2]
+    doc = {
+        "key": k,
+        "drafts": [_enc_draft(d) for d in drafts],
+        "diagnostics": [[getattr(d, f.name) for f in fields(Diagnostic)] for d in diags],
+    }
+    try:
+        if not base.is_dir():
+            base.mkdir(parents=True, exist_ok=True)
+            (base / ".gitignore").write_text("# schemactl's cache: never commit it\n*\n")
+        folder.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, separators=(",", ":"), ensure_ascii=False)
+        os.replace(tmp, folder / f"{k}.json")
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+
+
+# Positional encoding: each object becomes the list of its dataclass fields in order (the
+# order is part of the key's salt, so a model change invalidates every entry).
+
+
+def _loc(v: Loc) -> list[Any]:
+    return [v.file, v.line, v.column]
+
+
+def _enc_field(f: Field) -> list[Any]:
+    return [_loc(v) if isinstance(v, Loc) else v for v in (getattr(f, x.name) for x in fields(f))]
+
+
+def _enc_index(i: Index) -> list[Any]:
+    return [i.name, i.fields, i.columns, i.unique, i.user_named, _loc(i.loc)]
+
+
+def _enc_relation(r: Relation) -> list[Any]:
+    return [
+        r.name,
+        r.kind,
+        r.target,
+        r.field,
+        r.references,
+        r.on_delete,
+        r.on_update,
+        r.optional,
+        _loc(r.loc),
+    ]
+
+
+def _enc_draft(d: Draft) -> dict[str, Any]:
+    return {
+        "scalars": [
+            d.name,
+            d.package,
+            d.namespace,
+            d.file,
+            d.table,
+            d.table_override,
+            d.primary_key,
+            d.pk_name,
+            d.checksum,
+            d.description,
+            d.version,
+            d.pinned,
+            d.ok,
+        ],
+        "loc": _loc(d.loc),
+        "fields": [_enc_field(f) for f in d.fields],
+        "indexes": [_enc_index(i) for i in d.indexes],
+        "declared": [_enc_index(i) for i in d.declared],
+        "checks": [[c.name, c.column, c.kind, c.values] for c in d.checks],
+        "relations": [_enc_relation(r) for r in d.relations],
+        "acl": [d.acl.create, d.acl.read, d.acl.update, d.acl.delete, d.acl.row_level],
+    }
+
+
+def _dec_field(v: list[Any]) -> Field:
+    v = list(v)
+    v[-1] = Loc(*v[-1])  # loc is the last field
+    enum_at = _FIELD_ENUM
+    if v[enum_at] is not None:
+        v[enum_at] = tuple(v[enum_at])
+    return Field(*v)
+
+
+_FIELD_ENUM = [f.name for f in fields(Field)].index("enum")
+
+
+def _dec_index(v: list[Any]) -> Index:
+    return Index(v[0], tuple(v[1]), tuple(v[2]), v[3], v[4], Loc(*v[5]))
+
+
+def _draft(d: dict[str, Any]) -> Draft:
+    s = d["scalars"]
+    a = d["acl"]
+    return Draft(
+        name=s[0],
+        package=s[1],
+        namespace=s[2],
+        file=s[3],
+        loc=Loc(*d["loc"]),
+        table=s[4],
+        table_override=s[5],
+        fields=tuple(_dec_field(f) for f in d["fields"]),
+        primary_key=tuple(s[6]),
+        pk_name=s[7],
+        indexes=tuple(_dec_index(i) for i in d["indexes"]),
+        checks=tuple(Check(c[0], c[1], c[2], tuple(c[3])) for c in d["checks"]),
+        relations=tuple(Relation(*r[:8], loc=Loc(*r[8])) for r in d["relations"]),
+        acl=Acl(tuple(a[0]), tuple(a[1]), tuple(a[2]), tuple(a[3]), a[4]),
+        checksum=s[8],
+        description=s[9],
+        version=s[10],
+        pinned=s[11],
+        declared=tuple(_dec_index(i) for i in d["declared"]),
+        ok=s[12],
+    )
