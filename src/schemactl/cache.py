@@ -163,6 +163,10 @@ def _dec_index(v: list[Any]) -> Index:
     return Index(v[0], tuple(v[1]), tuple(v[2]), v[3], v[4], Loc(*v[5]))
 
 
+def _dec_relation(r: list[Any]) -> Relation:
+    return Relation(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Loc(*r[8]))
+
+
 def _draft(d: dict[str, Any]) -> Draft:
     s = d["scalars"]
     a = d["acl"]
@@ -179,7 +183,7 @@ def _draft(d: dict[str, Any]) -> Draft:
         pk_name=s[7],
         indexes=tuple(_dec_index(i) for i in d["indexes"]),
         checks=tuple(Check(c[0], c[1], c[2], tuple(c[3])) for c in d["checks"]),
-        relations=tuple(Relation(*r[:8], loc=Loc(*r[8])) for r in d["relations"]),
+        relations=tuple(_dec_relation(r) for r in d["relations"]),
         acl=Acl(tuple(a[0]), tuple(a[1]), tuple(a[2]), tuple(a[3]), a[4]),
         checksum=s[8],
         description=s[9],

@@ -132,10 +132,10 @@ def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list
                 computed[j + n * jobs] = res
     else:
         computed = _read_chunk(todo, config)
-    for (i, k, _), res in zip(misses, computed, strict=True):
+    for (i, ckey, _), res in zip(misses, computed, strict=True):
         results[i] = res
-        if k is not None:
-            cache.put(config.root, k, *res)
+        if ckey is not None:
+            cache.put(config.root, ckey, *res)
     return [r if r is not None else ([], []) for r in results]
 
 
