@@ -13,7 +13,8 @@ import getpass
 import hashlib
 import json
 import subprocess
-from datetime import UTC, datetime, timedelta
+from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +54,36 @@ def default_actor() -> str:
 
 def _state_hash(target: dict[str, Any]) -> str:
     """Identity of a planned end state: the checksums of the package's entities."""
-    raw = json.dumps({k: v["checksum"] for k, v in sorted(target.items())}, sort_keys=True)
+    return _state_of({k: v["checksum"] for k, v in target.items()})
+
+
+def _state_of(sums: dict[str, str]) -> str:
+    raw = json.dumps(sums, sort_keys=True)
     return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+class _Index:
+    """The registry grouped by package, built once per command (not once per package)."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.base: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for name, entry in data["baseline"].items():
+            self.base[entry["package"]][name] = entry
+        self.migrations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for m in data["migrations"]:
+            self.migrations[m["package"]].append(m)
+
+    def with_status(self, package: str, status: str) -> list[dict[str, Any]]:
+        return [m for m in self.migrations.get(package, ()) if m["status"] == status]
 
 
 def _baseline_for(data: dict[str, Any], package: str) -> dict[str, dict[str, Any]]:
     return {n: b for n, b in data["baseline"].items() if b["package"] == package}
+
+
+def _current_sums(pr: ProjectResult, package: str) -> dict[str, str]:
+    p = pr.project.package(package)
+    return {} if p is None else {e.name: e.checksum for e in p.owned_entities()}
 
 
 def _current_for(pr: ProjectResult, package: str) -> dict[str, dict[str, Any]]:
@@ -170,13 +195,6 @@ def _plan_ops(base: dict[str, Any], target: dict[str, Any], namespace: str) -> l
     return plan_package(_entities(base), _entities(target), namespace=namespace)
 
 
-def _last_stamp(data: dict[str, Any]) -> datetime | None:
-    stamps = [m["id"][:14] for m in data["migrations"] if m["id"][:14].isdigit()]
-    if not stamps:
-        return None
-    return datetime.strptime(max(stamps), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-
-
 def _unique_id(data: dict[str, Any], stamp: str, package: str) -> str:
     taken = {m["id"] for m in data["migrations"]}
     mid = f"{stamp}_{package}"
@@ -211,35 +229,28 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             | {m["package"] for m in data["migrations"] if m["status"] == PENDING}
         )
         namespaces = {p.id: p.namespace for p in pr.project.packages}
+        idx = _Index(data)
         touched: list[dict[str, Any]] = []
         for pkg in sorted(pkg_ids):
-            base = _baseline_for(data, pkg)
-            target = _current_for(pr, pkg)
-            pending = [
-                m for m in data["migrations"] if m["package"] == pkg and m["status"] == PENDING
-            ]
-            same_as_base = {k: v["checksum"] for k, v in base.items()} == {
-                k: v["checksum"] for k, v in target.items()
-            }
-            state = _state_hash(target)
-            if same_as_base:
+            base = idx.base.get(pkg, {})
+            base_sums = {k: v["checksum"] for k, v in base.items()}
+            sums = _current_sums(pr, pkg)
+            pending = idx.with_status(pkg, PENDING)
+            if base_sums == sums:
                 for m in pending:
                     m["status"] = SUPERSEDED
                     m["superseded_at"] = now.isoformat()
                     result.messages.append(f"{m['id']}: superseded ({pkg} is back at its baseline)")
                 continue
-            if any(
-                m["target_state"] == state and m["base_state"] == _state_hash(base) for m in pending
-            ):
-                touched.extend(m for m in pending if m["target_state"] == state)
+            state, base_state = _state_of(sums), _state_of(base_sums)
+            same = [m for m in pending if m["target_state"] == state]
+            if any(m["base_state"] == base_state for m in same):
+                touched.extend(same)
                 continue
             rejected = [
                 m
-                for m in data["migrations"]
-                if m["package"] == pkg
-                and m["status"] == REJECTED
-                and m["target_state"] == state
-                and m["base_state"] == _state_hash(base)
+                for m in idx.with_status(pkg, REJECTED)
+                if m["target_state"] == state and m["base_state"] == base_state
             ]
             if rejected:
                 result.diagnostics.append(
@@ -258,6 +269,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                     m["status"] = SUPERSEDED
                     m["superseded_at"] = now.isoformat()
                 continue
+            target = _current_for(pr, pkg)
             ns = namespaces.get(pkg) or next(
                 (v["definition"]["namespace"] for v in base.values()), pkg
             )
@@ -270,13 +282,10 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             planned.append((pkg, base, target, ops))
         ordered = order_migrations([PackageOps(p, ops) for p, _, _, ops in planned])
         by_pkg = {p: (b, t) for p, b, t, _ in planned}
-        last = _last_stamp(data)
-        for seq, po in enumerate(ordered):
+        stamp = now.strftime("%Y%m%d%H%M%S")
+        seq = 1 + max((m.get("order", 0) for m in data["migrations"]), default=0)
+        for po in ordered:
             base, target = by_pkg[po.package]
-            # ids sort in application order: one second apart, never before an earlier id
-            when = max(now, last + timedelta(seconds=1)) if last else now
-            last = when
-            stamp = when.strftime("%Y%m%d%H%M%S")
             up, down = _render(po.ops)
             reasons = sorted({op.reason for op in po.ops if op.destructive and op.reason})
             rec: dict[str, Any] = {
@@ -298,12 +307,13 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                 "target_state": _state_hash(target),
             }
             data["migrations"].append(rec)
+            seq += 1
             touched.append(rec)
             flag = " (destructive)" if rec["destructive"] else ""
             result.messages.append(
                 f"{rec['id']}: planned {len(rec['changes'])} change(s) for {po.package}{flag}"
             )
-        data["migrations"].sort(key=lambda m: m["id"])
+        data["migrations"].sort(key=_application_key)
         result.migrations = [migration_summary(m) for m in touched]
     if not planned and not result.messages:
         result.messages.append("no changes: every package matches its baseline or its plan")
@@ -394,8 +404,9 @@ def approve(
         else:
             targets = [_find(data, i) for i in ids]
         approved = []
+        idx = _Index(data)
         for m in targets:
-            problem = _approval_problem(m, data, pr, allow_destructive)
+            problem = _approval_problem(m, idx, pr, allow_destructive)
             if problem is not None:
                 result.diagnostics.append(problem)
                 continue
@@ -404,9 +415,14 @@ def approve(
             m["approved_at"] = _now().isoformat()
             registry.seal(m)
             for name in m["base"]:
-                data["baseline"].pop(name, None)
+                gone = data["baseline"].pop(name, None)
+                if gone is not None:
+                    idx.base[gone["package"]].pop(name, None)
             for name, entry in m["target"].items():
-                data["baseline"][name] = {**entry, "migration": m["id"]}
+                data["baseline"][name] = idx.base[entry["package"]][name] = {
+                    **entry,
+                    "migration": m["id"],
+                }
             approved.append(m)
             result.messages.append(f"{m['id']}: approved by {actor}")
         result.migrations = [migration_summary(m) for m in approved]
@@ -414,7 +430,7 @@ def approve(
 
 
 def _approval_problem(
-    m: dict[str, Any], data: dict[str, Any], pr: ProjectResult, allow_destructive: bool
+    m: dict[str, Any], idx: _Index, pr: ProjectResult, allow_destructive: bool
 ) -> Diagnostic | None:
     mid, pkg = m["id"], m["package"]
     if m["status"] != PENDING:
@@ -433,8 +449,8 @@ def _approval_problem(
             package=pkg,
             hint="run `schemactl validate`",
         )
-    current = _state_hash(_current_for(pr, pkg))
-    base_now = _state_hash(_baseline_for(data, pkg))
+    current = _state_of(_current_sums(pr, pkg))
+    base_now = _state_hash(idx.base.get(pkg, {}))
     if current != m["target_state"] or base_now != m["base_state"]:
         return Diagnostic(
             "error",
@@ -500,17 +516,14 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                         hint="run `schemactl scan` and get the migration approved",
                     )
                 )
+        idx = _Index(data)
         for p in pr.project.packages:
-            base = {k: v["checksum"] for k, v in _baseline_for(data, p.id).items()}
-            cur = {k: v["checksum"] for k, v in _current_for(pr, p.id).items()}
+            base = {k: v["checksum"] for k, v in idx.base.get(p.id, {}).items()}
+            cur = _current_sums(pr, p.id)
             if base == cur:
                 continue
-            state = _state_hash(_current_for(pr, p.id))
-            pend = [
-                m
-                for m in data["migrations"]
-                if m["package"] == p.id and m["status"] == PENDING and m["target_state"] == state
-            ]
+            state = _state_of(cur)
+            pend = [m for m in idx.with_status(p.id, PENDING) if m["target_state"] == state]
             if not pend:
                 changed = sorted(n for n in set(base) | set(cur) if base.get(n) != cur.get(n))
                 diags.append(
@@ -729,11 +742,15 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
     )
 
 
+def _application_key(m: dict[str, Any]) -> tuple[int, str]:
+    return (m.get("order", 0), m["id"])
+
+
 def approved_in_order(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Approved migrations in application order, which is id order: `scan` gives the
-    migrations it plans together ids one second apart, in dependency order."""
+    """Approved migrations in application order: ``order`` is a registry-wide sequence that
+    `scan` hands out in dependency order (ids from one scan share their timestamp)."""
     ms = [m for m in data["migrations"] if m["status"] == APPROVED]
-    return sorted(ms, key=lambda m: m["id"])
+    return sorted(ms, key=_application_key)
 
 
 def status(root: Path, *, database_url: str | None = None) -> Result:
