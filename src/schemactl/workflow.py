@@ -23,7 +23,7 @@ from .commands import Result, packages_json
 from .config import Config, load_config
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .errors import UsageError
-from .model import Entity, Package, Project
+from .model import Entity, External, Package, Project
 from .project import ProjectResult, load_project
 from .serialize import entity_from_data, to_data
 
@@ -620,7 +620,7 @@ def migration_files(m: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def baseline_project(data: dict[str, Any]) -> Project:
+def baseline_project(data: dict[str, Any], externals: tuple[External, ...] = ()) -> Project:
     """The approved state as a model: every baseline entity, grouped by its package."""
     by_pkg: dict[str, list[Entity]] = {}
     for _, entry in sorted(data["baseline"].items()):
@@ -630,7 +630,7 @@ def baseline_project(data: dict[str, Any]) -> Project:
         Package(pid, ents[0].namespace, "", "", tuple(ents), tuple(e.name for e in ents))
         for pid, ents in sorted(by_pkg.items())
     ]
-    return Project("", tuple(pkgs))
+    return Project("", tuple(pkgs), externals)
 
 
 def generate(
@@ -669,7 +669,7 @@ def generate(
         from .prisma import render_prisma
 
         ppath = prisma if prisma.is_absolute() else config.root / prisma
-        wanted[ppath] = render_prisma(baseline_project(data))
+        wanted[ppath] = render_prisma(baseline_project(data, config.externals))
     written = 0
     for path, text in wanted.items():
         rel = _rel(config, path)
