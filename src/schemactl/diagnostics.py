@@ -81,6 +81,15 @@ CODES: dict[str, str] = {
     "SC702": "drift: extra object",
     "SC703": "drift: definition differs",
     "SC704": "migration failed",
+    "SC705": "applied migration is not approved in the registry",
+    "SC706": "cannot connect to the database",
+    "SC707": "database authentication failed",
+    "SC708": "no database URL",
+    "SC709": "database server too old",
+    "SC710": "timed out waiting for the apply lock",
+    "SC711": "no throwaway PostgreSQL for the shadow check",
+    "SC712": "shadow check passed (note)",
+    "SC713": "database error outside a migration",
 }
 
 

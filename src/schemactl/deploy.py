@@ -1,0 +1,344 @@
+"""The database commands: ``apply``, ``status`` and the ``--shadow`` part of ``check``.
+
+Each returns a ``commands.Result`` (or diagnostics) and prints nothing, except the
+progress of ``apply`` on stderr (:mod:`schemactl.progress`).  The pieces live in their own
+modules: :mod:`schemactl.db` (connecting), :mod:`schemactl.dblock` (the advisory lock),
+:mod:`schemactl.history` (``schemactl.history``), :mod:`schemactl.apply` (verification
+and the run), :mod:`schemactl.introspect` and :mod:`schemactl.drift` (drift),
+:mod:`schemactl.shadow` (the throwaway server).
+
+Importing this module loads neither psycopg nor rich; they load when a command runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import registry
+from .commands import Result, packages_json
+from .config import Config, load_config
+from .diagnostics import Diagnostic, has_errors
+from .errors import OperationalError
+
+if TYPE_CHECKING:
+    from .history import Applied
+    from .model import Entity
+    from .progress import Progress
+    from .project import ProjectResult
+
+
+def _rel(config: Config, p: Path) -> str:
+    try:
+        return p.relative_to(config.root).as_posix()
+    except ValueError:
+        return str(p)
+
+
+@contextlib.contextmanager
+def _database_errors(doing: str) -> Iterator[None]:
+    """A psycopg error outside a migration (permissions, a dropped connection) -> exit 3."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as e:
+        detail = str(getattr(getattr(e, "diag", None), "message_primary", None) or e).strip()
+        hint = None
+        if getattr(e, "sqlstate", None) == "42501":
+            hint = "the role needs CREATE on the database (see docs/deploy.md, Permissions)"
+        raise OperationalError(
+            f"database error while {doing}: {detail.splitlines()[0] if detail else e}",
+            hint=hint,
+            code="SC713",
+        ) from None
+
+
+def _summaries(
+    migrations: list[dict[str, Any]], applied: dict[str, Applied] | None
+) -> list[dict[str, Any]]:
+    from .workflow import migration_summary
+
+    out = []
+    for m in migrations:
+        s = migration_summary(m)
+        row = applied.get(m["id"]) if applied is not None else None
+        s["applied"] = None if applied is None else row is not None
+        s["applied_at"] = row.applied_at.isoformat() if row is not None else None
+        out.append(s)
+    return out
+
+
+# ----------------------------------------------------------------------------- apply
+
+
+def apply(
+    root: Path,
+    *,
+    database_url: str | None,
+    dry_run: bool,
+    lock_timeout: float,
+    progress: Progress | None = None,
+) -> Result:
+    """Apply the approved migrations that the database does not have yet (SPEC §9)."""
+    from . import apply as applying
+    from . import db, dblock, history
+    from .workflow import approved_in_order
+
+    config = load_config(root)
+    reg_file = _rel(config, config.registry_path)
+    data = registry.read(config.registry_path)
+    migrations = approved_in_order(data)
+    problems = applying.integrity_problems(migrations, reg_file)
+    if problems:
+        return Result(diagnostics=problems, messages=["nothing applied: the registry failed"])
+    url = db.resolve_url(database_url)
+    where = db.describe(url)
+    actor = applying.actor()
+
+    if dry_run:
+        with db.connect(url, purpose="apply --dry-run") as conn, _database_errors("reading"):
+            missing = not history.exists(conn)
+            applied = history.read(conn)
+        diags = applying.verify_applied(data, applied, reg_file)
+        result = Result(diagnostics=diags, migrations=_summaries(migrations, applied))
+        if has_errors(diags):
+            result.messages.append("dry run stopped: the database does not match the registry")
+            return result
+        pending = [m for m in migrations if m["id"] not in applied]
+        script = applying.dry_run_script(
+            pending, history_missing=missing, where=where, total=len(migrations), applied_by=actor
+        )
+        result.data = {"dry_run": True, "pending": [m["id"] for m in pending], "sql": script}
+        result.data["text"] = script
+        result.messages.append(
+            f"dry run: {len(pending)} migration(s) would be applied to {where}; nothing changed"
+        )
+        return result
+
+    if progress is None:
+        from .progress import auto
+
+        progress = auto()
+    t0 = time.monotonic()
+
+    def waiting(who: str | None) -> None:
+        assert progress is not None
+        progress.info(f"waiting up to {lock_timeout:g}s for the apply lock (held by {who})")
+
+    with (
+        db.connect(url, purpose="apply lock") as lock_conn,
+        dblock.advisory_lock(lock_conn, timeout=lock_timeout, on_wait=waiting),
+        db.connect(url, purpose="apply") as conn,
+    ):
+        with _database_errors("creating or reading schemactl.history"):
+            history.ensure(conn)
+            applied = history.read(conn)
+        diags = applying.verify_applied(data, applied, reg_file)
+        if has_errors(diags):
+            return Result(
+                diagnostics=diags,
+                migrations=_summaries(migrations, applied),
+                messages=["nothing applied: the database does not match the registry"],
+            )
+        pending = [m for m in migrations if m["id"] not in applied]
+        if not pending:
+            return Result(
+                migrations=_summaries(migrations, applied),
+                data={"applied_now": [], "database": where},
+                messages=[
+                    f"nothing to apply: all {len(migrations)} approved migration(s) are "
+                    f"applied to {where}"
+                ],
+            )
+        outcome = applying.run(conn, pending, progress, applied_by=actor)
+        with _database_errors("reading schemactl.history"):
+            after = history.read(conn)
+    result = Result(
+        migrations=_summaries(migrations, after),
+        data={"applied_now": [mid for mid, _ in outcome.applied], "database": where},
+    )
+    done = len(outcome.applied)
+    elapsed = time.monotonic() - t0
+    if outcome.failure is not None:
+        result.diagnostics.append(outcome.failure)
+        left = len(pending) - done
+        result.messages.append(
+            f"stopped: {done} migration(s) applied before the failure stay applied; "
+            f"{left} not applied"
+        )
+    else:
+        result.messages.append(
+            f"applied {done} migration(s) to {where} in {elapsed:.2f}s; "
+            f"{len(after)} of {len(migrations)} approved migration(s) are applied"
+        )
+    return result
+
+
+# ----------------------------------------------------------------------------- status
+
+
+def expected_after(migrations: list[dict[str, Any]], applied: set[str]) -> list[Entity]:
+    """The model the database should have: the approved migrations it applied, folded
+    in order (each replaces its package's entities, as approval moves the baseline)."""
+    from .serialize import entity_from_data
+
+    state: dict[str, dict[str, Any]] = {}
+    for m in migrations:
+        if m["id"] not in applied:
+            continue
+        for name in m.get("base", {}):
+            state.pop(name, None)
+        for name, entry in m.get("target", {}).items():
+            state[name] = entry
+    return [entity_from_data(v["definition"]) for _, v in sorted(state.items())]
+
+
+def status(root: Path, *, database_url: str | None) -> Result:
+    """Per package: baseline, pending and approved migrations; with a database also
+    which are applied, and drift (exit 1)."""
+    from .project import load_project
+    from .workflow import PENDING, approved_in_order
+
+    config = load_config(root)
+    pr = load_project(config.root, config=config)
+    reg_file = _rel(config, config.registry_path)
+    data = registry.read(config.registry_path)
+    approved = approved_in_order(data)
+    pending = [m for m in data["migrations"] if m["status"] == PENDING]
+    url = (database_url or "").strip() or os.environ.get("DATABASE_URL", "").strip() or None
+
+    diags = list(pr.diagnostics)
+    applied: dict[str, Applied] | None = None
+    where = None
+    if url is not None:
+        from . import apply as applying
+        from . import db, drift, history, introspect
+
+        where = db.describe(url)
+        files = {p.id: p.file for p in pr.project.packages}
+        with db.connect(url, purpose="status") as conn, _database_errors("reading the catalog"):
+            applied = history.read(conn)
+            diags += applying.verify_applied(data, applied, reg_file)
+            expected = expected_after(approved, set(applied))
+            schemas = (
+                {e.namespace for e in expected}
+                | {m.get("namespace", m["package"]) for m in data["migrations"]}
+                | {p.namespace for p in pr.project.packages}
+            )
+            catalog = introspect.read_catalog(conn, schemas)
+        diags += drift.compare(
+            expected,
+            catalog,
+            schemas=schemas,
+            ignore_tables={(x.namespace, x.table) for x in config.externals},
+            files=files,
+            schema_packages=_schema_packages(pr, data),
+            hint="the database differs from its applied migrations: undo the manual change, "
+            "or put it into the entities files and plan a migration",
+        )
+
+    packages = _status_packages(pr, data, approved, pending, applied)
+    listed = approved + pending
+    result = Result(
+        diagnostics=diags,
+        packages=packages,
+        migrations=_summaries(listed, applied),
+        data={"database": where},
+    )
+    result.messages = _status_text(packages, where, applied, approved, diags)
+    return result
+
+
+def _schema_packages(pr: ProjectResult, data: dict[str, Any]) -> dict[str, str]:
+    out = {m.get("namespace", m["package"]): m["package"] for m in data["migrations"]}
+    out.update({p.namespace: p.id for p in pr.project.packages})
+    return out
+
+
+def _status_packages(
+    pr: ProjectResult,
+    data: dict[str, Any],
+    approved: list[dict[str, Any]],
+    pending: list[dict[str, Any]],
+    applied: dict[str, Applied] | None,
+) -> list[dict[str, Any]]:
+    packages = packages_json(pr.project)
+    known = {p["id"] for p in packages}
+    for m in approved + pending:
+        if m["package"] not in known:
+            known.add(m["package"])
+            packages.append(
+                {
+                    "id": m["package"],
+                    "namespace": m.get("namespace", m["package"]),
+                    "path": None,
+                    "entities": [],
+                }
+            )
+    for p in packages:
+        pid = p["id"]
+        p["baseline"] = {
+            n: b["checksum"] for n, b in sorted(data["baseline"].items()) if b["package"] == pid
+        }
+        p["approved"] = [m["id"] for m in approved if m["package"] == pid]
+        p["pending"] = [m["id"] for m in pending if m["package"] == pid]
+        p["applied"] = None if applied is None else [i for i in p["approved"] if i in applied]
+    return packages
+
+
+def _status_text(
+    packages: list[dict[str, Any]],
+    where: str | None,
+    applied: dict[str, Applied] | None,
+    approved: list[dict[str, Any]],
+    diags: list[Diagnostic],
+) -> list[str]:
+    lines = []
+    for p in packages:
+        lines.append(f"package {p['id']} (schema {p['namespace']})")
+        base = ", ".join(f"{n} {c[7:19]}" for n, c in p["baseline"].items()) or "empty"
+        lines.append(f"  baseline: {base}")
+        for mid in p["approved"]:
+            if applied is None:
+                state = ""
+            elif mid in applied:
+                state = f"  applied {applied[mid].applied_at:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+            else:
+                state = "  NOT APPLIED"
+            lines.append(f"  approved: {mid}{state}")
+        for mid in p["pending"]:
+            lines.append(f"  pending:  {mid} (awaiting approval)")
+    if where is None:
+        lines.append("no database: pass --database-url or set DATABASE_URL to see what is applied")
+    else:
+        assert applied is not None
+        n = sum(1 for m in approved if m["id"] in applied)
+        drift = sum(1 for d in diags if d.code in ("SC701", "SC702", "SC703"))
+        lines.append(
+            f"database {where}: {n} of {len(approved)} approved migration(s) applied; "
+            + (f"{drift} drift finding(s)" if drift else "no drift")
+        )
+    return lines
+
+
+# ----------------------------------------------------------------------------- shadow
+
+
+def shadow_check(config: Config, pr: ProjectResult, data: dict[str, Any]) -> list[Diagnostic]:
+    """``check --shadow``: see :mod:`schemactl.shadow`."""
+    from . import shadow
+
+    files = {p.id: p.file for p in pr.project.packages}
+    with _database_errors("running the shadow check"):
+        return shadow.check(
+            data,
+            externals=config.externals,
+            files=files,
+            registry_file=_rel(config, config.registry_path),
+            schema_packages=_schema_packages(pr, data),
+        )

@@ -1,0 +1,354 @@
+"""``check --shadow``: every approved migration, from nothing, on a throwaway PostgreSQL.
+
+Owns where the throwaway server comes from and that it always goes away:
+
+1. ``$SCHEMACTL_SHADOW_URL``: a server of your own (a CI service container); a database
+   ``schemactl_shadow_<random>`` is created on it and dropped afterwards (WITH (FORCE));
+2. else ``initdb`` and ``pg_ctl`` (on PATH, else the newest ``/usr/lib/postgresql/*/bin``):
+   a private server in a temporary directory, listening on a Unix socket only (no port
+   to collide with), trust auth for its own socket, fsync off.  As root it runs as the
+   ``postgres`` OS user (PostgreSQL refuses to run as root);
+3. else the ``pgserver`` package (``pip install 'schemactl[pgserver]'``), which bundles
+   PostgreSQL binaries.
+
+The server or database is stopped and removed in a ``finally``, also on Ctrl-C and on
+SIGTERM (turned into KeyboardInterrupt for the duration), with an ``atexit`` backstop.
+The check itself: create the tables the config declares as external (with their key
+column only), apply every approved migration in order (:mod:`schemactl.apply`), then
+compare the catalog with the approved baseline (:mod:`schemactl.drift`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import glob
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import db
+from .diagnostics import Diagnostic
+from .errors import OperationalError
+
+ENV_URL = "SCHEMACTL_SHADOW_URL"
+OS_USER = "postgres"
+STARTUP_TIMEOUT = 60
+
+
+# ----------------------------------------------------------------------------- servers
+
+
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[tuple[str, str]]:
+    """``(url, description)`` of an empty database that disappears afterwards."""
+    with _terminate_as_interrupt():
+        url = os.environ.get(ENV_URL, "").strip()
+        if url:
+            with _temporary_database(url) as out:
+                yield out
+            return
+        bindir = find_pg_bindir()
+        if bindir is not None:
+            with _initdb_server(bindir) as out:
+                yield out
+            return
+        try:
+            import pgserver
+        except ImportError:
+            pgserver = None
+        if pgserver is not None:
+            with _pgserver(pgserver) as out:
+                yield out
+            return
+        raise OperationalError(
+            "no throwaway PostgreSQL for --shadow: SCHEMACTL_SHADOW_URL is not set, "
+            "initdb/pg_ctl are not on PATH nor in /usr/lib/postgresql/*/bin, and the "
+            "pgserver package is not installed",
+            hint="set SCHEMACTL_SHADOW_URL to a server where schemactl may create a "
+            "database, install PostgreSQL, or `pip install 'schemactl[pgserver]'`",
+            code="SC711",
+        )
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, so that ``finally`` blocks clean up."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _temporary_database(url: str) -> Iterator[tuple[str, str]]:
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    name = f"schemactl_shadow_{os.getpid()}_{secrets.token_hex(4)}"
+    with db.connect(url, purpose="shadow") as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(url, dbname=name), f"database {name} on {db.describe(url)}"
+    finally:
+        with contextlib.suppress(Exception), db.connect(url, purpose="shadow") as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
+
+
+def find_pg_bindir() -> Path | None:
+    """The directory with ``initdb`` and ``pg_ctl``: PATH, else /usr/lib/postgresql/*/bin."""
+    on_path = shutil.which("pg_ctl")
+    if on_path and shutil.which("initdb"):
+        real = Path(on_path).resolve().parent
+        return real if (real / "initdb").exists() else Path(on_path).parent
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True):
+        d = Path(candidate)
+        if os.access(d / "pg_ctl", os.X_OK) and os.access(d / "initdb", os.X_OK):
+            return d
+    return None
+
+
+@contextlib.contextmanager
+def _initdb_server(bindir: Path) -> Iterator[tuple[str, str]]:
+    user = group = None
+    owner = None
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        import pwd
+
+        try:
+            owner = pwd.getpwnam(OS_USER)
+        except KeyError:
+            raise OperationalError(
+                f"running as root, and PostgreSQL refuses to run as root, but there is no "
+                f"OS user {OS_USER!r} to run the shadow server as",
+                hint=f"create it (`useradd --system --user-group {OS_USER}`), run as "
+                "another user, or set SCHEMACTL_SHADOW_URL",
+                code="SC711",
+            ) from None
+        user, group = owner.pw_uid, owner.pw_gid
+    base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-"))
+    if len(str(base)) > 70:  # a Unix socket path is limited to ~107 bytes
+        shutil.rmtree(base, ignore_errors=True)
+        base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-", dir="/tmp"))
+    data, sock, log = base / "data", base / "s", base / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update({"LC_ALL": "C", "LANG": "C", "TZ": "UTC"})
+    started = False
+
+    def run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args,
+            cwd=base,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            user=user,
+            group=group,
+            extra_groups=[] if owner is not None else None,
+            start_new_session=True,  # a terminal's Ctrl-C reaches us, not the server
+        )
+
+    def stop() -> None:
+        nonlocal started
+        if started:
+            started = False
+            with contextlib.suppress(Exception):
+                run([str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "immediate"], 60)
+        shutil.rmtree(base, ignore_errors=True)
+
+    atexit.register(stop)
+    try:
+        sock.mkdir()
+        if owner is not None:
+            for p in (base, sock):
+                os.chown(p, owner.pw_uid, owner.pw_gid)
+        base.chmod(0o700)
+        init = run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "--username=postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            180,
+        )
+        if init.returncode != 0:
+            raise OperationalError(
+                f"initdb failed for the shadow server: {(init.stderr or init.stdout).strip()}",
+                hint="set SCHEMACTL_SHADOW_URL to use a server of your own",
+                code="SC711",
+            )
+        options = (
+            f"-c listen_addresses='' -c unix_socket_directories='{sock}' -c port=5432 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        started = True  # a failed start may leave a postmaster behind: always stop
+        proc = run(
+            [
+                str(bindir / "pg_ctl"),
+                "start",
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                str(STARTUP_TIMEOUT),
+                "-o",
+                options,
+            ],
+            STARTUP_TIMEOUT + 30,
+        )
+        if proc.returncode != 0:
+            tail = ""
+            with contextlib.suppress(OSError):
+                tail = log.read_text(errors="replace")[-2000:]
+            raise OperationalError(
+                f"the shadow server did not start: {(proc.stderr or proc.stdout).strip()}\n" + tail,
+                hint="set SCHEMACTL_SHADOW_URL to use a server of your own",
+                code="SC711",
+            )
+        url = f"host={sock} port=5432 user=postgres dbname=postgres"
+        yield url, f"a throwaway server ({bindir / 'postgres'})"
+    except subprocess.TimeoutExpired as e:
+        raise OperationalError(
+            f"timed out starting the shadow server ({e.cmd[0]})", code="SC711"
+        ) from None
+    finally:
+        stop()
+        atexit.unregister(stop)
+
+
+@contextlib.contextmanager
+def _pgserver(module: Any) -> Iterator[tuple[str, str]]:
+    base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-"))
+    server = None
+    try:
+        server = module.get_server(base / "data", cleanup_mode="delete")
+        yield str(server.get_uri()), "a throwaway server (pgserver)"
+    finally:
+        if server is not None:
+            with contextlib.suppress(Exception):
+                server.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+def external_tables_sql(externals: Any) -> list[str]:
+    """Stand-ins for the config's external tables (``public.users (id text PRIMARY KEY)``)."""
+    from .naming import PG_TYPES
+    from .sql.quote import ident, qualified
+
+    out = []
+    for ext in externals:
+        out.append(f"CREATE SCHEMA IF NOT EXISTS {ident(ext.namespace)}")
+        out.append(
+            f"CREATE TABLE IF NOT EXISTS {qualified(ext.namespace, ext.table)} "
+            f"({ident(ext.key)} {PG_TYPES.get(ext.type, 'text')} PRIMARY KEY)"
+        )
+    return out
+
+
+def check(
+    data: dict[str, Any],
+    *,
+    externals: Any,
+    files: dict[str, str],
+    registry_file: str,
+    schema_packages: dict[str, str] | None = None,
+) -> list[Diagnostic]:
+    """Apply every approved migration to an empty throwaway database and compare."""
+    from . import apply as applying
+    from . import drift, history, introspect
+    from .progress import Progress
+    from .serialize import entity_from_data
+    from .workflow import approved_in_order
+
+    migrations = approved_in_order(data)
+    problems = applying.integrity_problems(migrations, registry_file)
+    if problems:
+        return problems
+    t0 = time.monotonic()
+    with throwaway_database() as (url, where), db.connect(url, purpose="shadow") as conn:
+        for stmt in external_tables_sql(externals):
+            conn.execute(stmt)
+        history.ensure(conn)
+        outcome = applying.run(conn, migrations, Progress())
+        if outcome.failure is not None:
+            f = outcome.failure
+            return [
+                Diagnostic(
+                    "error",
+                    f.code,
+                    "shadow: " + f.message,
+                    registry_file,
+                    package=f.package,
+                    hint="the approved SQL does not apply to an empty database: restore the "
+                    "registry from git, or plan a migration that does",
+                )
+            ]
+        entities = [entity_from_data(b["definition"]) for _, b in sorted(data["baseline"].items())]
+        schemas = {e.namespace for e in entities} | {
+            m.get("namespace", m["package"]) for m in migrations
+        }
+        catalog = introspect.read_catalog(conn, schemas)
+        version = conn.info.parameter_status("server_version") or "?"
+    diags = drift.compare(
+        entities,
+        catalog,
+        schemas=schemas,
+        ignore_tables={(x.namespace, x.table) for x in externals},
+        files=files,
+        schema_packages=schema_packages,
+        prefix="shadow: ",
+        hint="the approved migrations do not produce the approved model: was the SQL in the "
+        "registry edited? restore it from git, or plan a migration that fixes it",
+    )
+    if not diags:
+        diags.append(
+            Diagnostic(
+                "note",
+                "SC712",
+                f"shadow: {len(migrations)} approved migration(s) applied to {where} "
+                f"(PostgreSQL {version}) in {time.monotonic() - t0:.1f}s; the catalog "
+                "matches the approved model",
+            )
+        )
+    return diags
