@@ -238,7 +238,7 @@ def test_a_corrupt_registry_stops_every_command_and_is_never_overwritten(
     [
         ("truncated", "line "),
         ("merge-conflict", "merge-conflict markers"),
-        ("empty", "Expecting value"),
+        ("empty", "line 1 column 1"),
         ("not-utf8", "not UTF-8"),
         ("record-without-status", "lacks 'status'"),
     ],
