@@ -28,7 +28,13 @@ from .model import Acl, Check, Field, Index, Loc, Relation
 from .validate import Draft
 
 FORMAT = 1
-enabled = os.environ.get("SCHEMACTL_NO_CACHE", "") in ("", "0")
+
+
+def env_enabled() -> bool:
+    return os.environ.get("SCHEMACTL_NO_CACHE", "") in ("", "0")
+
+
+enabled = env_enabled()
 
 
 def _shape() -> str:

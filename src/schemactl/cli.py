@@ -73,10 +73,9 @@ def main_options(
     state.color = not no_color
     state.quiet = quiet
     state.debug = debug
-    if no_cache:
-        from . import cache
+    from . import cache
 
-        cache.enabled = False
+    cache.enabled = not no_cache and cache.env_enabled()
 
 
 def _root() -> Path:

@@ -1,0 +1,114 @@
+"""The incremental cache: never changes an answer, ignores what it cannot trust."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from foundation_util import run_cli
+from schemactl import cache
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture
+def project(tmp_path: Path, corpus_dir: Path) -> Path:
+    """The corpus (with its one conflict) plus examples' packages: many files, some bad."""
+    root = tmp_path / "p"
+    shutil.copytree(corpus_dir, root / "packages")
+    for pkg in (EXAMPLES / "packages").iterdir():
+        shutil.copytree(pkg, root / "packages" / f"ex_{pkg.name}")
+    (root / "schemactl.toml").write_text(
+        '[external.User]\ntable = "public.users"\n[external.Tenant]\ntable = "public.tenants"\n'
+    )
+    return root
+
+
+def _outputs(root: Path, *extra: str) -> list[str]:
+    return [
+        run_cli(root, *extra, "--json", "validate").stdout,
+        run_cli(root, *extra, "validate").stdout,
+        run_cli(root, *extra, "--format", "github", "validate").stdout,
+    ]
+
+
+def test_cached_and_uncached_runs_print_the_same(project: Path) -> None:
+    uncached = _outputs(project, "--no-cache")
+    assert not (project / ".schemactl" / "cache").exists(), "--no-cache must not write"
+    cold = _outputs(project)  # fills the cache
+    entries = list((project / ".schemactl" / "cache").rglob("*.json"))
+    assert len(entries) >= 20
+    warm = _outputs(project)  # reads it
+    assert uncached == cold == warm
+    assert '"SC400"' in warm[0]  # the corpus conflict survives the cache
+
+
+def test_cache_ignores_itself_in_git(project: Path) -> None:
+    run_cli(project, "validate")
+    ignore = project / ".schemactl" / "cache" / ".gitignore"
+    assert ignore.read_text().strip().endswith("*")
+
+
+def test_a_changed_file_is_validated_again(project: Path) -> None:
+    run_cli(project, "validate")
+    f = project / "packages" / "audit_log" / "seed" / "schema" / "entities.yaml"
+    f.write_text(f.read_text().replace("type: string", "type: strng", 1))
+    res = run_cli(project, "--json", "validate")
+    assert '"SC203"' in res.stdout
+    assert "audit_log/seed/schema/entities.yaml" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"{not json", b'{"key": "other", "drafts": [], "diagnostics": []}', b"\xff\xfe"],
+)
+def test_corrupt_or_foreign_entries_are_ignored(project: Path, damage: bytes) -> None:
+    expected = _outputs(project, "--no-cache")
+    _outputs(project)
+    for entry in (project / ".schemactl" / "cache").rglob("*.json"):
+        entry.write_bytes(damage)
+    assert _outputs(project) == expected
+    # and the entries were rebuilt
+    assert all(e.read_bytes() != damage for e in (project / ".schemactl" / "cache").rglob("*.json"))
+
+
+def test_entries_that_lie_are_caught_by_the_key(project: Path) -> None:
+    """An entry is only used for the exact bytes it was made from: editing the file
+    changes the key, so a stale entry can never answer for new content."""
+    run_cli(project, "validate")
+    f = project / "packages" / "forum_forge" / "seed" / "schema" / "entities.yaml"
+    found_key_before = {e.name for e in (project / ".schemactl" / "cache").rglob("*.json")}
+    f.write_text(f.read_text() + "\n# a comment changes the bytes, not the meaning\n")
+    run_cli(project, "validate")
+    after = {e.name for e in (project / ".schemactl" / "cache").rglob("*.json")}
+    assert len(after - found_key_before) == 1
+
+
+def test_key_depends_on_naming_and_version(project: Path) -> None:
+    from schemactl.discover import Found
+
+    f = Found("a", "a", "packages/a", "packages/a/x.yaml", "/x")
+    k1 = cache.key(f, b"entities: []", ("snake_plural", "snake"))
+    assert k1 != cache.key(f, b"entities: []", ("snake", "snake"))
+    assert k1 != cache.key(f, b"entities: [] ", ("snake_plural", "snake"))
+    assert k1 != cache.key(
+        Found("a", "b", "packages/a", "packages/a/x.yaml", "/x"),
+        b"entities: []",
+        ("snake_plural", "snake"),
+    )
+    assert k1 == cache.key(f, b"entities: []", ("snake_plural", "snake"))
+
+
+def test_parallel_and_serial_validation_agree(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from schemactl import project as project_mod
+
+    monkeypatch.setattr(project_mod, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setenv("SCHEMACTL_JOBS", "2")
+    parallel = _outputs(project, "--no-cache")
+    monkeypatch.setenv("SCHEMACTL_JOBS", "1")
+    serial = _outputs(project, "--no-cache")
+    assert parallel == serial
