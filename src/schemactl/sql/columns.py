@@ -48,7 +48,7 @@ def default_sql(f: Field) -> str | None:
     if t in ("string", "text", "cuid"):
         return string(value if isinstance(value, str) else _text(value))
     if t == "json":
-        return string(_json_text(value)) + "::jsonb"
+        return string(json_text(value)) + "::jsonb"
     if t in _NUMERIC_TYPES and isinstance(value, int | float) and not isinstance(value, bool):
         if t in ("int", "bigint"):
             return number(int(value))
@@ -66,7 +66,7 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _json_text(value: object) -> str:
+def json_text(value: object) -> str:
     """A json default: a string holding JSON text is used as is, anything else is encoded."""
     if isinstance(value, str):
         try:
