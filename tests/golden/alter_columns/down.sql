@@ -1,0 +1,23 @@
+-- migration: shop
+SET LOCAL lock_timeout = '5s';
+COMMENT ON COLUMN "shop"."items"."note" IS '';
+ALTER TABLE "shop"."items" DROP CONSTRAINT "ck_items_title_len";
+ALTER TABLE "shop"."items" ADD CONSTRAINT "ck_items_title_len" CHECK (char_length("title") <= 200) NOT VALID;
+ALTER TABLE "shop"."items" VALIDATE CONSTRAINT "ck_items_title_len";
+ALTER TABLE "shop"."items" DROP CONSTRAINT "ck_items_summary_len";
+ALTER TABLE "shop"."items" ADD CONSTRAINT "ck_items_summary_len" CHECK (char_length("summary") <= 100) NOT VALID;
+ALTER TABLE "shop"."items" VALIDATE CONSTRAINT "ck_items_summary_len";
+ALTER TABLE "shop"."items" DROP CONSTRAINT "ck_items_status_enum";
+ALTER TABLE "shop"."items" ADD CONSTRAINT "ck_items_status_enum" CHECK ("status" IN ('draft', 'live', 'gone')) NOT VALID;
+ALTER TABLE "shop"."items" VALIDATE CONSTRAINT "ck_items_status_enum";
+ALTER TABLE "shop"."items" DROP COLUMN "extra";
+ALTER TABLE "shop"."items" DROP COLUMN "code";
+ALTER TABLE "shop"."items" ALTER COLUMN "status" SET DEFAULT 'draft';
+ALTER TABLE "shop"."items" ALTER COLUMN "seen_at" DROP DEFAULT;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" DROP DEFAULT;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" TYPE integer USING "qty"::integer;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" DROP NOT NULL;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" SET DEFAULT 0;
+ALTER TABLE "shop"."items" ALTER COLUMN "price" DROP DEFAULT;
+ALTER TABLE "shop"."items" ALTER COLUMN "price" TYPE numeric(8, 2) USING "price"::numeric(8, 2);
+ALTER TABLE "shop"."items" ADD COLUMN "legacy" text;

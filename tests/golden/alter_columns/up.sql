@@ -1,0 +1,23 @@
+-- migration: shop
+SET LOCAL lock_timeout = '5s';
+ALTER TABLE "shop"."items" DROP COLUMN "legacy";
+ALTER TABLE "shop"."items" ALTER COLUMN "price" TYPE numeric(12, 2) USING "price"::numeric(12, 2);
+ALTER TABLE "shop"."items" ALTER COLUMN "price" SET DEFAULT 0;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" DROP DEFAULT;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" TYPE bigint USING "qty"::bigint;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" SET NOT NULL;
+ALTER TABLE "shop"."items" ALTER COLUMN "qty" SET DEFAULT 1;
+ALTER TABLE "shop"."items" ALTER COLUMN "seen_at" SET DEFAULT now();
+ALTER TABLE "shop"."items" ALTER COLUMN "status" SET DEFAULT 'live';
+ALTER TABLE "shop"."items" ADD COLUMN "code" text NOT NULL;
+ALTER TABLE "shop"."items" ADD COLUMN "extra" jsonb DEFAULT '[]'::jsonb;
+ALTER TABLE "shop"."items" DROP CONSTRAINT "ck_items_status_enum";
+ALTER TABLE "shop"."items" ADD CONSTRAINT "ck_items_status_enum" CHECK ("status" IN ('draft', 'live')) NOT VALID;
+ALTER TABLE "shop"."items" VALIDATE CONSTRAINT "ck_items_status_enum";
+ALTER TABLE "shop"."items" DROP CONSTRAINT "ck_items_summary_len";
+ALTER TABLE "shop"."items" ADD CONSTRAINT "ck_items_summary_len" CHECK (char_length("summary") <= 500) NOT VALID;
+ALTER TABLE "shop"."items" VALIDATE CONSTRAINT "ck_items_summary_len";
+ALTER TABLE "shop"."items" DROP CONSTRAINT "ck_items_title_len";
+ALTER TABLE "shop"."items" ADD CONSTRAINT "ck_items_title_len" CHECK (char_length("title") <= 100) NOT VALID;
+ALTER TABLE "shop"."items" VALIDATE CONSTRAINT "ck_items_title_len";
+COMMENT ON COLUMN "shop"."items"."note" IS 'Free text';
