@@ -154,14 +154,21 @@ def _show(v: Any) -> str:
     return "absent" if v is None else repr(v)
 
 
+_INDEXED = ("primary key", "unique constraint", "index")
+
+
 def name_collisions(drafts_by_ns: dict[str, list[Draft]]) -> list[Diagnostic]:
     """Tables and index/constraint names must be unique within each namespace."""
     out: list[Diagnostic] = []
-    for ns, drafts in sorted(drafts_by_ns.items()):
+    for ns, unordered in sorted(drafts_by_ns.items()):
+        # file order, so that the first definition is the one the others collide with
+        drafts = sorted(unordered, key=lambda d: (d.file, d.loc.line, d.loc.column))
         tables: dict[str, Draft] = {}
         names: dict[str, tuple[Draft, str]] = {}
+        clashed: set[int] = set()  # drafts whose table collided: their pk_ name would too
         for d in drafts:
             if d.table in tables:
+                clashed.add(id(d))
                 o = tables[d.table]
                 out.append(
                     Diagnostic(
@@ -179,13 +186,17 @@ def name_collisions(drafts_by_ns: dict[str, list[Draft]]) -> list[Diagnostic]:
                 continue
             tables[d.table] = d
         for d in drafts:
+            if id(d) in clashed:
+                continue
             objs = [(d.pk_name, "primary key")]
             objs += [(ix.name, "unique constraint" if ix.unique else "index") for ix in d.indexes]
             objs += [(c.name, "check constraint") for c in d.checks]
             objs += [(fk, "foreign key") for fk in d.extra.get("fk_names", ())]
             for name, what in objs:
                 clash = names.get(name)
-                if clash is None and name in tables and tables[name] is not d:
+                # indexes (and the pk/unique constraints they back) share PostgreSQL's
+                # relation namespace with tables, their own table included
+                if clash is None and name in tables and (tables[name] is not d or what in _INDEXED):
                     clash = (tables[name], "table")
                 if clash is not None:
                     o, owhat = clash
