@@ -78,11 +78,19 @@ def render_statements(ops: Sequence[Op]) -> list[str]:
 
 
 def touches_existing_tables(ops: Iterable[Op]) -> bool:
-    """True when an operation alters a table that this migration did not create."""
+    """True when an operation alters or locks a table that this migration did not create
+    (adding or dropping a foreign key also locks the table it references)."""
     ops = list(ops)
     created = {(op.entity.namespace, op.entity.table) for op in ops if isinstance(op, CreateTable)}
     for op in ops:
-        if isinstance(op, CreateSchema | DropSchema | CreateTable):
+        if isinstance(op, CreateSchema | DropSchema):
+            continue
+        if (
+            isinstance(op, AddForeignKey | DropForeignKey)
+            and (op.fk.ref_namespace, op.fk.ref_table) not in created
+        ):
+            return True
+        if isinstance(op, CreateTable):
             continue
         if isinstance(op, DropTable):
             key = (op.entity.namespace, op.entity.table)

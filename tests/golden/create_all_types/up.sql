@@ -1,4 +1,5 @@
 -- migration: catalog
+SET LOCAL lock_timeout = '5s';
 CREATE SCHEMA IF NOT EXISTS "catalog";
 CREATE TABLE "catalog"."categories" (
   "id" uuid NOT NULL DEFAULT gen_random_uuid(),
