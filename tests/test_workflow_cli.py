@@ -88,9 +88,32 @@ def test_scan_queues_one_pending_migration_per_package(tmp_path: Path) -> None:
         assert "CREATE TABLE" in rec["sql"]["up"]
         assert "DROP TABLE" in rec["sql"]["down"]
         assert SHA.match(rec["sql_checksum"])
-    # ids sort in creation order
-    ids = [m["id"] for m in migrations(root)]
-    assert ids == sorted(ids)
+
+
+def test_migrations_planned_together_carry_their_dependency_order(tmp_path: Path) -> None:
+    """alpha's Invoice references zeta's Account: zeta's migration must run first."""
+    account = entities(entity("Account", {"id": "type: cuid, primary: true"}))
+    invoice = entities(
+        entity(
+            "Invoice",
+            {"id": "type: cuid, primary: true", "accountId": "type: cuid, required: true"},
+            extra="    relations:\n"
+            "      - { name: account, type: belongsTo, entity: Account, field: accountId }\n",
+        )
+    )
+    root = project(tmp_path, {"alpha": invoice, "zeta": account})
+    assert cli(root, "scan").exit_code == 0
+    recs = {m["package"]: m for m in migrations(root)}
+    assert recs["zeta"]["order"] < recs["alpha"]["order"]
+    assert [m["package"] for m in migrations(root)] == ["zeta", "alpha"], "application order"
+    assert 'REFERENCES "zeta"."accounts"' in recs["alpha"]["sql"]["up"]
+    # a later scan's migrations come after, in ids and in order
+    write_package(root, "zeta", account.replace("primary: true", "primary: true, unique: true"))
+    cli(root, "scan")
+    later = pending_id(root, "zeta")
+    newest = {m["id"]: m for m in migrations(root)}[later]
+    assert later > max(r["id"] for r in recs.values())
+    assert newest["order"] > max(r["order"] for r in recs.values())
 
 
 def test_scan_reports_checksums_that_match_validate(tmp_path: Path) -> None:
@@ -720,3 +743,25 @@ def test_the_examples_go_through_the_whole_queue(tmp_path: Path) -> None:
     before = registry_bytes(root)
     assert cli(root, "scan").exit_code == 0
     assert registry_bytes(root) == before
+
+
+def test_ids_sort_in_creation_order_within_one_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scans in the same second: the second one's ids still sort after the first's."""
+    from datetime import UTC
+
+    import schemactl.workflow
+
+    frozen = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    monkeypatch.setattr(schemactl.workflow, "_now", lambda: frozen)
+    root = project(tmp_path, {"zeta": product()})
+    cli(root, "scan")
+    first = pending_id(root, "zeta")
+    write_package(root, "alpha", post())
+    cli(root, "scan")
+    second = pending_id(root, "alpha")
+    assert first.startswith("20300102030405_")
+    assert second > first, (first, second)
+    ids = [m["id"] for m in migrations(root)]
+    assert ids == sorted(ids)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import subprocess
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,21 @@ def _plan_ops(base: dict[str, Any], target: dict[str, Any], namespace: str) -> l
     return plan_package(_entities(base), _entities(target), namespace=namespace)
 
 
+def _id_stamp(data: dict[str, Any], now: datetime) -> str:
+    """The timestamp of this scan's ids: now, or one second after the newest existing id
+    when that is not earlier (two scans in one second, a clock behind another's), so that
+    ids sort in creation order."""
+    fmt = "%Y%m%d%H%M%S"
+    stamps = [m["id"][:14] for m in data["migrations"] if m["id"][:14].isdigit()]
+    if stamps and max(stamps) >= now.strftime(fmt):
+        try:
+            last = datetime.strptime(max(stamps), fmt).replace(tzinfo=UTC)
+            return (last + timedelta(seconds=1)).strftime(fmt)
+        except (ValueError, OverflowError):
+            pass
+    return now.strftime(fmt)
+
+
 def _unique_id(data: dict[str, Any], stamp: str, package: str) -> str:
     taken = {m["id"] for m in data["migrations"]}
     mid = f"{stamp}_{package}"
@@ -282,7 +297,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             planned.append((pkg, base, target, ops))
         ordered = order_migrations([PackageOps(p, ops) for p, _, _, ops in planned])
         by_pkg = {p: (b, t) for p, b, t, _ in planned}
-        stamp = now.strftime("%Y%m%d%H%M%S")
+        stamp = _id_stamp(data, now)
         seq = 1 + max((m.get("order", 0) for m in data["migrations"]), default=0)
         for po in ordered:
             base, target = by_pkg[po.package]
