@@ -9,7 +9,9 @@ normalised towards the model, never the other way round:
   ``numeric(10, 2)`` as ``numeric(10,2)``; both sides go through :func:`canon_type`;
 - defaults: ``pg_get_expr`` writes ``'user'::text``, ``'-1'::integer``,
   ``(0)::double precision``, a normalised jsonb or timestamp; :func:`default_matches`
-  reads the constant back and compares it, by the field's type, with the model's value;
+  reads the constant back and compares it, by the field's type, with the model's value
+  (a timestamp written without an offset matches that wall-clock time in any real UTC
+  offset: the time zone of the session that applied it is not recorded);
 - checks: ``pg_get_constraintdef`` writes ``IN (...)`` as ``= ANY (ARRAY[...])``;
   :func:`parse_check` reads kind, column and values back.
 
@@ -25,7 +27,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from .diagnostics import Diagnostic
@@ -200,11 +202,17 @@ def _json_value(v: object) -> object:
 def _same_timestamp(actual: str, expected: str) -> bool:
     a = datetime.fromisoformat(actual)
     e = datetime.fromisoformat(expected)
-    if e.tzinfo is None or a.tzinfo is None:
-        # A timestamp without offset was read in the TimeZone of the session that applied
-        # it and is printed in this session's: compare the wall-clock times.
-        return a.replace(tzinfo=None) == e.replace(tzinfo=None)
-    return a == e
+    if e.tzinfo is not None and a.tzinfo is not None:
+        return a == e
+    if a.tzinfo is None:
+        return a == e.replace(tzinfo=None)
+    # A timestamp written without an offset was read in the TimeZone of the session that
+    # applied it, which this session cannot know: it matches when it is that wall-clock
+    # time in some real UTC offset (a whole number of quarter hours, at most 15 h).
+    offset = a.utcoffset() or timedelta(0)
+    applied_offset = offset - (a.replace(tzinfo=None) - e)
+    quarters, rest = divmod(applied_offset, timedelta(minutes=15))
+    return not rest and abs(quarters) <= 60
 
 
 def _squash(s: str) -> str:

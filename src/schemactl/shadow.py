@@ -154,10 +154,12 @@ def _initdb_server(bindir: Path) -> Iterator[tuple[str, str]]:
                 code="SC711",
             ) from None
         user, group = owner.pw_uid, owner.pw_gid
-    base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-"))
-    if len(str(base)) > 70:  # a Unix socket path is limited to ~107 bytes
-        shutil.rmtree(base, ignore_errors=True)
-        base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-", dir="/tmp"))
+    parent = Path(tempfile.gettempdir())
+    if len(str(parent)) > 50:  # the socket path must stay under ~107 bytes
+        parent = Path("/tmp")
+    if owner is not None and not parent.stat().st_mode & 0o001:
+        parent = Path("/tmp")  # the postgres user must be able to reach its directory
+    base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-", dir=parent))
     data, sock, log = base / "data", base / "s", base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update({"LC_ALL": "C", "LANG": "C", "TZ": "UTC"})
