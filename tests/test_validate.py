@@ -414,7 +414,7 @@ def test_sc311_same_index_twice_is_a_warning() -> None:
         "      - {fields: [t]}\n"
     )
     [d] = diags
-    assert (d.severity, d.code) == ("warning", "SC311")
+    assert (d.severity, d.code, d.line) == ("warning", "SC311", 8)  # the second one
     assert [ix.name for ix in drafts[0].indexes] == ["idx_things_t"]
 
 

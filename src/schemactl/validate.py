@@ -559,7 +559,7 @@ def _indexes(
                 ctx.warn(
                     "SC311",
                     f"index on ({', '.join(ix.fields)}) is declared twice",
-                    _path_of(ent, base, ix),
+                    _path_of(ctx, ent, base, ix),
                     "remove the duplicate",
                 )
                 continue
@@ -572,9 +572,10 @@ def _single_pk(by_name: dict[str, Field], f: Field) -> bool:
     return [x.name for x in by_name.values() if x.primary] == [f.name]
 
 
-def _path_of(ent: YMap, base: tuple[Any, ...], ix: Index) -> tuple[Any, ...]:
-    for j, raw in enumerate(ent.get("indexes") or ()):
-        if tuple(raw["fields"]) == ix.fields:
+def _path_of(ctx: _Ctx, ent: YMap, base: tuple[Any, ...], ix: Index) -> tuple[Any, ...]:
+    """The path of the declaration ``ix`` came from (by place: its fields may repeat)."""
+    for j in range(len(ent.get("indexes") or ())):
+        if ctx.loc((*base, "indexes", j)) == ix.loc:
             return (*base, "indexes", j)
     return (*base, "indexes")
 
