@@ -89,7 +89,11 @@ def summarize(result: Result) -> str:
     parts = []
     if result.packages is not None:
         n_ent = sum(len(p["entities"]) for p in result.packages)
-        parts.append(f"{len(result.packages)} packages, {n_ent} entities")
+        n_pkg = len(result.packages)
+        parts.append(
+            f"{n_pkg} package{'s' if n_pkg != 1 else ''}, "
+            f"{n_ent} entit{'ies' if n_ent != 1 else 'y'}"
+        )
     counts = {
         s: sum(1 for d in result.diagnostics if d.severity == s)
         for s in ("error", "warning", "note")
