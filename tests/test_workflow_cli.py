@@ -14,6 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from registry_util import (
     CHANGE_KEYS,
@@ -765,3 +768,143 @@ def test_ids_sort_in_creation_order_within_one_second(
     assert second > first, (first, second)
     ids = [m["id"] for m in migrations(root)]
     assert ids == sorted(ids)
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+_CUSTOMER: dict[str, dict[str, object]] = {
+    "id": {"type": ["cuid"], "primary": True},
+    "email": {"type": ["string", "String"], "required": True, "unique": True},
+    "age": {"type": ["int", "Int", "integer"], "min": 0},
+    "active": {"type": ["boolean", "Boolean", "bool"], "default": True},
+    "createdAt": {
+        "type": ["datetime", "DateTime", "timestamp"],
+        "default": "now",
+        "required": True,
+    },
+}
+_ORDER: dict[str, dict[str, object]] = {
+    "id": {"type": ["uuid"], "primary": True, "generated": True},
+    "customerId": {"type": ["cuid"], "required": True},
+    "total": {"type": ["decimal"], "precision": 10, "scale": 2},
+    "note": {"type": ["text"], "nullable": True},
+}
+
+
+def _layout(draw: st.DrawFn) -> str:
+    """The shop package in a drawn layout: key, field, list and entity order, map or list
+    shape of fields, type aliases, relation key aliases, descriptions."""
+
+    def fields(spec: dict[str, dict[str, object]]) -> object:
+        out = []
+        for name in draw(st.permutations(list(spec))):
+            keys = draw(st.permutations(list(spec[name])))
+            f: dict[str, object] = {}
+            for k in keys:
+                v = spec[name][k]
+                f[k] = draw(st.sampled_from(v)) if isinstance(v, list) else v  # type spellings
+            if draw(st.booleans()):
+                f["description"] = draw(st.sampled_from(["a", "b c", "ü"]))
+            out.append((name, f))
+        if draw(st.booleans()):
+            return {n: f for n, f in out}
+        return [{"name": n, **f} if draw(st.booleans()) else {**f, "name": n} for n, f in out]
+
+    def ordered(d: dict[str, object]) -> dict[str, object]:
+        return {k: d[k] for k in draw(st.permutations(list(d)))}
+
+    relation = ordered(
+        {
+            "name": "customer",
+            "type": "belongsTo",
+            draw(st.sampled_from(["entity", "target"])): "Customer",
+            draw(st.sampled_from(["field", "foreignKey"])): "customerId",
+            "onDelete": "Cascade",
+        }
+    )
+    customer = ordered(
+        {
+            "name": "Customer",
+            "fields": fields(_CUSTOMER),
+            "indexes": draw(
+                st.permutations([{"fields": ["email", "age"]}, {"fields": ["active"]}])
+            ),
+            "acl": ordered(
+                {
+                    "read": draw(st.permutations(["public", "user"])),
+                    "update": draw(st.permutations(["self", "admin"])),
+                }
+            ),
+            "description": draw(st.sampled_from(["Customers", "People who buy"])),
+            "version": draw(st.sampled_from(["1.0", "2.0"])),
+        }
+    )
+    order = ordered(
+        {
+            "name": "Order",
+            "fields": fields(_ORDER),
+            "relations": [relation],
+            "indexes": [{"fields": ["customerId"]}],
+        }
+    )
+    ents = draw(st.permutations([customer, order]))
+    return yaml.safe_dump({"entities": ents}, sort_keys=False, allow_unicode=True)
+
+
+@st.composite
+def _layouts(draw: st.DrawFn) -> str:
+    return _layout(draw)
+
+
+def test_layout_changes_plan_nothing(tmp_path: Path) -> None:
+    """Key order, field order, list order, shapes, aliases and descriptions are not changes:
+    after approving one layout, any other scans to nothing and passes check."""
+    root = project(tmp_path / "proj", {"shop": _layout_fixed()})
+    assert cli(root, "scan").exit_code == 0
+    assert cli(root, "approve", "all", "--by", "a@b").exit_code == 0
+    before = registry_bytes(root)
+
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    )
+    @given(_layouts())
+    def prop(text: str) -> None:
+        write_package(root, "shop", text)
+        code, doc = cli_json(root, "scan")
+        assert code == 0, (doc["diagnostics"], text)
+        assert doc["migrations"] == [], text
+        assert registry_bytes(root) == before
+        assert check_codes(root) == (0, [])
+
+    prop()
+
+
+def _layout_fixed() -> str:
+    return entities(
+        entity(
+            "Customer",
+            {
+                "id": "type: cuid, primary: true",
+                "email": "type: string, required: true, unique: true",
+                "age": "type: int, min: 0",
+                "active": "type: boolean, default: true",
+                "createdAt": "type: datetime, default: now, required: true",
+            },
+            extra="    indexes:\n      - { fields: [email, age] }\n      - { fields: [active] }\n"
+            "    acl: { read: [public, user], update: [self, admin] }\n",
+        ),
+        entity(
+            "Order",
+            {
+                "id": "type: uuid, primary: true, generated: true",
+                "customerId": "type: cuid, required: true",
+                "total": "type: decimal, precision: 10, scale: 2",
+                "note": "type: text, nullable: true",
+            },
+            extra="    relations:\n"
+            "      - { name: customer, type: belongsTo, entity: Customer, field: customerId,"
+            " onDelete: Cascade }\n"
+            "    indexes:\n      - { fields: [customerId] }\n",
+        ),
+    )
