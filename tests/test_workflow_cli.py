@@ -522,17 +522,40 @@ def _git_env(home: Path) -> dict[str, str]:
 def test_by_defaults_to_git_user_email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    root = project(tmp_path / "repo", {"shop": product()})
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    subprocess.run(["git", "-C", str(root), "config", "user.email", "dev@example.com"], check=True)
-    monkeypatch.chdir(root)
     env = _git_env(home)
+    root = project(tmp_path / "repo", {"shop": product(), "blog": post()})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    git_config = ["git", "-C", str(root), "config", "user.email", "dev@example.com"]
+    subprocess.run(git_config, check=True)
+    (home / ".gitconfig").write_text("[user]\n\temail = global@example.com\n")
     cli(root, "scan")
-    mid = pending_id(root, "shop")
-    res = cli(root, "approve", mid, env=env)
+
+    monkeypatch.chdir(root)
+    res = cli(root, "approve", pending_id(root, "shop"), env=env)
     assert res.exit_code == 0, res.output
     assert "dev@example.com" in res.stdout
     assert migrations(root, "approved")[0]["approved_by"] == "dev@example.com"
+
+    # run from elsewhere with --root: the project's repository decides, not the cwd
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert cli(root, "reject", pending_id(root, "blog"), env=env).exit_code == 0
+    (rec,) = migrations(root, "rejected")
+    assert rec["rejected_by"] == "dev@example.com"
+
+
+def test_by_defaults_to_the_global_git_email_outside_a_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\temail = global@example.com\n")
+    root = project(tmp_path / "proj", {"shop": product()})
+    monkeypatch.chdir(root)
+    cli(root, "scan")
+    assert cli(root, "approve", "all", env=_git_env(home)).exit_code == 0
+    assert migrations(root, "approved")[0]["approved_by"] == "global@example.com"
 
 
 def test_by_defaults_to_the_login_name_without_git_email(

@@ -37,10 +37,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def default_actor() -> str:
+def default_actor(root: Path | None = None) -> str:
+    """``git config user.email`` as the project's repository sees it (its own config
+    first, then the user's), else the login name."""
     try:
         out = subprocess.run(
-            ["git", "config", "user.email"], capture_output=True, text=True, timeout=5
+            ["git", "config", "user.email"], capture_output=True, text=True, timeout=5, cwd=root
         )
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
@@ -408,7 +410,7 @@ def approve(
     config = config or load_config(root)
     if not ids:
         raise UsageError("name migration ids, or `all`")
-    actor = by or default_actor()
+    actor = by or default_actor(config.root)
     pr = load_project(config.root, config=config)
     result = Result()
     with registry.transaction(config.registry_path) as data:
@@ -487,7 +489,7 @@ def _approval_problem(
 
 def reject(root: Path, mid: str, *, by: str | None = None, reason: str | None = None) -> Result:
     config = load_config(root)
-    actor = by or default_actor()
+    actor = by or default_actor(config.root)
     result = Result()
     with registry.transaction(config.registry_path) as data:
         m = _find(data, mid)
