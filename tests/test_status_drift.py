@@ -10,7 +10,11 @@ catalog spelling without a false finding, in any session time zone.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +22,14 @@ import psycopg
 import pytest
 
 from deploy_util import (
+    REPO,
+    approved,
     approved_examples,
     approved_ids,
     cli,
     cli_json,
     codes,
+    env,
     messages,
     prepare,
     rewind,
@@ -382,3 +389,49 @@ def test_canon_type() -> None:
     assert canon_type("timestamptz") == "timestamp with time zone"
     assert canon_type("int4") == canon_type("integer")
     assert canon_type("double precision") == "double precision"
+
+
+# ----------------------------------------------------------------------------- baselining
+
+
+def _doc_snippet(heading: str) -> str:
+    """The first ```bash block after ``heading`` in docs/deploy.md."""
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = text[text.index(heading) :]
+    start = section.index("```bash\n") + len("```bash\n")
+    return textwrap.dedent(section[start : section.index("```", start)])
+
+
+def test_baselining_an_existing_database_as_documented(project: Path, pg_db: str) -> None:
+    if shutil.which("psql") is None or shutil.which("bash") is None:
+        pytest.skip("the documented procedure needs bash and psql")
+    prepare(pg_db)
+    # An existing database: the tables exist, made by another tool (here: the same SQL).
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        for m in approved(project):
+            conn.execute(m["sql"]["up"].encode())
+    rc, doc, _ = cli_json(project, "status", "--database-url", pg_db)
+    assert rc == 1 and set(codes(doc)) == {"SC702"}  # schemactl did not create them
+
+    script = _doc_snippet("## Baselining an existing database")
+    assert "psql" in script and "apply --dry-run" in script
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=project,
+        env=env(
+            DATABASE_URL=pg_db,
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rc, doc, _ = cli_json(project, "status", "--database-url", pg_db)
+    assert rc == 0 and doc["diagnostics"] == []
+    rc, doc, _ = cli_json(project, "apply", "--database-url", pg_db)
+    assert rc == 0 and doc["applied_now"] == []
+    with psycopg.connect(pg_db) as conn:
+        by = conn.execute("SELECT DISTINCT applied_by FROM schemactl.history").fetchall()
+    assert by == [("baseline",)]
