@@ -367,6 +367,8 @@ def test_defaults_that_do_not_fit(tmp_path: Path, field: str, needle: str) -> No
     d = bad(project(tmp_path, GOOD + f"      value: {field}\n"), "SC304", line=5)
     assert needle in d["message"]
     assert d["hint"]
+    if "enum" in field:
+        assert d["hint"] == "one of its enum values: a, b"
 
 
 # --- discovery: symlinks and paths --------------------------------------------------------

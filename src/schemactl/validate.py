@@ -401,6 +401,8 @@ def _num(v: Any) -> int | float | None:
 
 
 def _default_hint(typ: str, spec: YMap) -> str:
+    if spec.get("enum") is not None:
+        return "one of its enum values: " + ", ".join(map(str, spec["enum"]))
     return {
         "int": "an integer between -2147483648 and 2147483647",
         "bigint": "a 64-bit integer",
