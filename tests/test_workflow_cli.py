@@ -931,3 +931,64 @@ def _layout_fixed() -> str:
             "    indexes:\n      - { fields: [customerId] }\n",
         ),
     )
+
+
+# ----------------------------------------------------------------------------- moves
+
+
+def _move_project(tmp_path: Path) -> tuple[Path, str, str]:
+    """Thing moves from package alpha to package zeta; returns (root, alpha id, zeta id)."""
+    key = {"id": "type: cuid, primary: true"}
+    root = approved_project(
+        tmp_path,
+        {
+            "alpha": entities(entity("Thing", key), entity("Keep", key)),
+            "zeta": entities(entity("Other", key)),
+        },
+    )
+    write_package(root, "alpha", entities(entity("Keep", key)))
+    write_package(root, "zeta", entities(entity("Other", key), entity("Thing", key)))
+    cli(root, "scan")
+    return root, pending_id(root, "alpha"), pending_id(root, "zeta")
+
+
+def _moved(root: Path, alpha: str, zeta: str) -> None:
+    status = {m["id"]: m["status"] for m in migrations(root)}
+    assert status[alpha] == status[zeta] == "approved"
+    assert registry_data(root)["baseline"]["Thing"]["package"] == "zeta"
+    assert check_codes(root) == (0, [])
+    before = registry_bytes(root)
+    assert cli(root, "scan").exit_code == 0
+    assert registry_bytes(root) == before
+
+
+@pytest.mark.parametrize("order", ["alpha-first", "zeta-first"])
+def test_an_entity_moving_between_packages_is_approved_in_either_order(
+    tmp_path: Path, order: str
+) -> None:
+    root, alpha, zeta = _move_project(tmp_path)
+    ids = [alpha, zeta] if order == "alpha-first" else [zeta, alpha]
+    res = cli(root, "approve", *ids, "--by", "a@b", "--allow-destructive")
+    assert res.exit_code == 0, res.output
+    _moved(root, alpha, zeta)
+
+
+def test_an_entity_cannot_be_taken_over_before_its_old_package_drops_it(tmp_path: Path) -> None:
+    """Approving the create alone would orphan alpha's table: its drop would turn stale."""
+    root, alpha, zeta = _move_project(tmp_path)
+    before = registry_bytes(root)
+    code, doc = cli_json(root, "approve", zeta, "--by", "a@b")
+    assert code == 1
+    (d,) = doc["diagnostics"]
+    assert d["code"] == "SC607" and d["entity"] == "Thing" and alpha in d["hint"]
+    assert registry_bytes(root) == before
+    assert cli(root, "approve", alpha, "--by", "a@b", "--allow-destructive").exit_code == 0
+    assert cli(root, "approve", zeta, "--by", "a@b").exit_code == 0
+    _moved(root, alpha, zeta)
+
+
+def test_approve_all_orders_a_move(tmp_path: Path) -> None:
+    root, alpha, zeta = _move_project(tmp_path)
+    res = cli(root, "approve", "all", "--by", "a@b", "--allow-destructive")
+    assert res.exit_code == 0, res.output
+    _moved(root, alpha, zeta)

@@ -420,30 +420,46 @@ def approve(
                 result.messages.append("nothing to approve: no pending migrations")
         else:
             targets = [_find(data, i) for i in ids]
-        approved = []
+        approved: list[dict[str, Any]] = []
         idx = _Index(data)
-        for m in targets:
-            problem = _approval_problem(m, idx, pr, allow_destructive)
-            if problem is not None:
-                result.diagnostics.append(problem)
-                continue
-            m["status"] = APPROVED
-            m["approved_by"] = actor
-            m["approved_at"] = _now().isoformat()
-            registry.seal(m)
-            for name in m["base"]:
-                gone = data["baseline"].pop(name, None)
-                if gone is not None:
-                    idx.base[gone["package"]].pop(name, None)
-            for name, entry in m["target"].items():
-                data["baseline"][name] = idx.base[entry["package"]][name] = {
-                    **entry,
-                    "migration": m["id"],
-                }
-            approved.append(m)
-            result.messages.append(f"{m['id']}: approved by {actor}")
+        queue = targets
+        while queue:
+            # An entity moving between packages: the migration that drops it from its old
+            # package goes first (SC607 waits for it), whatever order the ids came in.
+            waiting: list[tuple[dict[str, Any], Diagnostic]] = []
+            for m in queue:
+                problem = _approval_problem(m, idx, pr, allow_destructive)
+                if problem is not None:
+                    if problem.code == "SC607":
+                        waiting.append((m, problem))
+                    else:
+                        result.diagnostics.append(problem)
+                    continue
+                _approve_one(m, data, idx, actor)
+                approved.append(m)
+                result.messages.append(f"{m['id']}: approved by {actor}")
+            if len(waiting) == len(queue):
+                result.diagnostics.extend(p for _, p in waiting)
+                break
+            queue = [m for m, _ in waiting]
         result.migrations = [migration_summary(m) for m in approved]
     return result
+
+
+def _approve_one(m: dict[str, Any], data: dict[str, Any], idx: _Index, actor: str) -> None:
+    m["status"] = APPROVED
+    m["approved_by"] = actor
+    m["approved_at"] = _now().isoformat()
+    registry.seal(m)
+    for name in m["base"]:
+        gone = data["baseline"].pop(name, None)
+        if gone is not None:
+            idx.base[gone["package"]].pop(name, None)
+    for name, entry in m["target"].items():
+        data["baseline"][name] = idx.base[entry["package"]][name] = {
+            **entry,
+            "migration": m["id"],
+        }
 
 
 def _approval_problem(
@@ -484,6 +500,24 @@ def _approval_problem(
             package=pkg,
             hint="review it with `schemactl show`, then approve with --allow-destructive",
         )
+    for name in sorted(m["target"]):
+        owner = next((p for p, ents in idx.base.items() if name in ents and p != pkg), None)
+        if owner is not None:
+            # Taking the entity over now would make the old package's drop stale: its table
+            # would never be dropped.
+            drops = [x["id"] for x in idx.with_status(owner, PENDING) if name not in x["target"]]
+            return Diagnostic(
+                "error",
+                "SC607",
+                f"{mid} creates {name}, which the baseline still gives to package {owner}",
+                package=pkg,
+                entity=name,
+                hint=(
+                    f"approve {drops[0]} (it drops {name} from {owner}) first, or both together"
+                    if drops
+                    else f"run `schemactl scan`: {owner} must drop {name} before {pkg} creates it"
+                ),
+            )
     return None
 
 
