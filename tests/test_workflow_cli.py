@@ -340,9 +340,13 @@ def test_list_and_show_text_and_json(tmp_path: Path) -> None:
     (m,) = doc["migrations"]
     assert set(m) == MIGRATION_KEYS
     assert m["id"] == shop and m["package"] == "shop" and m["status"] == "pending"
-    # the detail (operations, SQL) is in the document too
-    text = json.dumps(doc)
-    assert "CREATE TABLE" in text and "create_table" in text
+    # the full record (operations, SQL) is in the document too, under `migration`
+    detail = doc["migration"]
+    assert detail["id"] == shop and detail["namespace"] == "shop"
+    assert 'CREATE TABLE "shop"."products"' in detail["sql"]["up"]
+    assert any(op["op"] == "create_table" for op in detail["ops"])
+    stored = {m["id"]: m for m in migrations(root)}[shop]
+    assert detail["sql"] == stored["sql"] and detail["sql_checksum"] == stored["sql_checksum"]
 
 
 def test_show_after_approval_names_the_approver(tmp_path: Path) -> None:
