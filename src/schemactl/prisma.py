@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from .model import Entity, Field, ForeignKey, Project, Scalar
 from .naming import plural
+from .sql.columns import default_sql, json_text
 
 __all__ = ["render_entities", "render_prisma"]
 
@@ -292,8 +293,6 @@ def _native(f: Field) -> str | None:
 
 
 def _default(f: Field) -> str | None:
-    from .sql.columns import default_sql, json_text
-
     if _identity(f):
         return "@default(autoincrement())"
     if f.generated and f.type == "cuid":
@@ -344,12 +343,15 @@ def _doc(text: str | None) -> list[str]:
 
 
 def _scalar(v: Scalar) -> str:
-    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v)
+    return _str(v) if isinstance(v, str) else str(v)
 
 
 def _str(s: str) -> str:
     """A Prisma string literal (JSON string syntax: quotes, backslashes and controls escaped)."""
-    return json.dumps(s, ensure_ascii=False)
+    return _encode_string(s)
+
+
+_encode_string = json.encoder.encode_basestring  # what json.dumps(s, ensure_ascii=False) does
 
 
 def _lower_first(s: str) -> str:
