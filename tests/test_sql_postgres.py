@@ -378,3 +378,24 @@ def test_golden_rule_random_edits(
     drop_schemas(pg_db, [ns])
     apply_sql(pg_db, render_statements(full_create(v2, ns)))
     assert diff_catalogs(catalog(pg_db, schemas=[ns]), migrated) == []
+
+
+def test_identity_added_to_a_populated_column_continues_after_its_values(pg_db: str) -> None:
+    ns = "ident"
+    v1 = entity("Ticket", [field("id", "int", primary=True), field("title")], namespace=ns)
+    v2 = entity(
+        "Ticket", [field("id", "int", primary=True, generated=True), field("title")], namespace=ns
+    )
+    apply_sql(pg_db, render_up(full_create([v1], ns)))
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO ident.tickets VALUES (1, 'a'), (7, 'b')")
+    ops = plan_package([v1], [v2], namespace=ns)
+    apply_sql(pg_db, render_up(ops))
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO ident.tickets (title) VALUES ('c') RETURNING id")
+        assert row.fetchone() == (8,)
+    apply_sql(pg_db, render_down(ops))
+    apply_sql(pg_db, render_up(ops))  # again, with the sequence recreated
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO ident.tickets (title) VALUES ('d') RETURNING id")
+        assert row.fetchone() == (9,)
