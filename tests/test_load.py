@@ -111,7 +111,7 @@ def test_scalars(text: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "word", ["yes", "No", "ON", "off", "y", "N", "0755", "0o17", "0x1F", "1_000", "1:30", ".inf"]
+    "word", ["yes", "No", "ON", "off", "0755", "0o17", "0x1F", "1_000", "1:30", ".inf"]
 )
 def test_yaml11_ambiguities_are_reported(word: str) -> None:
     loaded = load_text(f"v: {word}\n", "f.yaml")
@@ -237,3 +237,9 @@ def test_failed_load_returns_no_data_but_keeps_all_diagnostics() -> None:
     loaded = load_text("a: yes\nb: no\nc: [\n", "f.yaml")
     assert loaded.data is None
     assert [d.code for d in loaded.diagnostics] == ["SC107", "SC107", "SC102"]
+
+
+def test_y_and_n_are_text_so_fields_may_be_called_x_and_y() -> None:
+    loaded = load_text("fields:\n  x: 1\n  y: n\n  Y: N\n", "f.yaml")
+    assert loaded.diagnostics == ()
+    assert loaded.data == {"fields": {"x": 1, "y": "n", "Y": "N"}}

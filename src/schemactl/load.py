@@ -114,12 +114,10 @@ _YAML11_BOOL = frozenset(
         "off",
         "Off",
         "OFF",
-        "y",
-        "Y",
-        "n",
-        "N",
     }
 )
+# YAML 1.1 also lists y/n as booleans, but no mainstream parser (PyYAML, ruamel in its
+# default mode, js-yaml) applies that, and fields named x/y are common: they stay text.
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 # Forms YAML 1.1 reads as numbers that a reader would not expect to be numbers.
