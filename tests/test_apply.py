@@ -203,6 +203,7 @@ def test_four_concurrent_applies_apply_each_migration_exactly_once(
             row = gate.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE application_name = 'schemactl apply lock' AND datname = current_database()"
+                " AND query LIKE '%advisory%'"  # has tried the lock (or asked who holds it)
             ).fetchone()
             return bool(row and row[0] == 4)
 
@@ -362,6 +363,45 @@ def test_sigkill_mid_run_leaves_a_consistent_database(project: Path, db_url: str
     assert history(db_url) == sorted(registry_checksums(project))
     rc, doc, _ = cli_json(project, "status", "--database-url", db_url)
     assert rc == 0 and doc["diagnostics"] == []
+
+
+def test_ctrl_c_mid_migration_rolls_back_and_exits_130(project: Path, db_url: str) -> None:
+    ids = approved_ids(project)
+    blocker = psycopg.connect(db_url)
+    watcher = psycopg.connect(db_url, autocommit=True)
+    try:
+        blocker.execute("LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE")  # auth's FKs wait
+        proc = subprocess.Popen(
+            command(project, "apply", "--database-url", db_url),
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def blocked() -> bool:
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                " 'schemactl apply' AND wait_event_type = 'Lock'"
+            ).fetchone()
+            return bool(row and row[0])
+
+        wait_for(blocked, what="apply to block on the lock")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (out, err)
+        assert "interrupted" in err and "Traceback" not in out + err
+        # The statement was cancelled and the transaction rolled back right away, while
+        # the blocker still holds its lock: nothing of the first migration exists.
+        wait_for(lambda: not blocked(), what="the cancelled statement to go away")
+        assert history(db_url) == []
+        assert "auth" not in schemas(db_url)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        watcher.close()
+    rc, doc, _ = cli_json(project, "apply", "--database-url", db_url)
+    assert rc == 0 and doc["applied_now"] == ids
 
 
 # ----------------------------------------------------------------------------- the lock

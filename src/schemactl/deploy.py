@@ -95,7 +95,10 @@ def apply(
     migrations = approved_in_order(data)
     problems = applying.integrity_problems(migrations, reg_file)
     if problems:
-        return Result(diagnostics=problems, messages=["nothing applied: the registry failed"])
+        return Result(
+            diagnostics=problems,
+            messages=["nothing applied: the registry holds approved records edited by hand"],
+        )
     url = db.resolve_url(database_url)
     where = db.describe(url)
     actor = applying.actor()
@@ -131,6 +134,7 @@ def apply(
         progress.info(f"waiting up to {lock_timeout:g}s for the apply lock (held by {who})")
 
     with (
+        _database_errors("taking the apply lock"),
         db.connect(url, purpose="apply lock") as lock_conn,
         dblock.advisory_lock(lock_conn, timeout=lock_timeout, on_wait=waiting),
         db.connect(url, purpose="apply") as conn,
