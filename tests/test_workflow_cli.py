@@ -996,3 +996,28 @@ def test_approve_all_orders_a_move(tmp_path: Path) -> None:
     res = cli(root, "approve", "all", "--by", "a@b", "--allow-destructive")
     assert res.exit_code == 0, res.output
     _moved(root, alpha, zeta)
+
+
+def test_approve_refuses_a_migration_whose_foreign_key_needs_an_unapproved_table(
+    tmp_path: Path,
+) -> None:
+    """SC608: forum references auth's Tenant; approving forum alone would make `apply`
+    fail, so it waits until auth is approved (or both are approved together)."""
+    root = tmp_path / "ex"
+    shutil.copytree(
+        Path(__file__).resolve().parent.parent / "examples",
+        root,
+        ignore=shutil.ignore_patterns(".schemactl", "migrations"),
+    )
+    assert cli(root, "scan").exit_code == 0
+    code, doc = cli_json(root, "list")
+    ids = {m["package"]: m["id"] for m in doc["migrations"]}
+    code, doc = cli_json(root, "approve", ids["forum"], "--by", "a@b")
+    assert code == 1
+    errs = [d for d in doc["diagnostics"] if d["code"] == "SC608"]
+    assert errs and errs[0]["package"] == "forum"
+    assert ids["auth"] in errs[0]["hint"] or ids["storage"] in errs[0]["hint"]
+    # approved together, in any order, it goes through
+    code, doc = cli_json(root, "approve", "all", "--by", "a@b")
+    assert code == 0, doc["diagnostics"]
+    assert {m["package"] for m in doc["migrations"]} == set(ids)

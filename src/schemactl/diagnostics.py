@@ -75,6 +75,7 @@ CODES: dict[str, str] = {
     "SC605": "destructive migration needs --allow-destructive",
     "SC606": "migration files out of date",
     "SC607": "entity owned by a package that no longer defines it",
+    "SC608": "migration needs a table another, unapproved migration creates",
     # database
     "SC700": "applied migration checksum differs from the registry",
     "SC701": "drift: missing object",

@@ -422,7 +422,8 @@ def approve(
             targets = [_find(data, i) for i in ids]
         approved: list[dict[str, Any]] = []
         idx = _Index(data)
-        queue = targets
+        queue, blocked = _dependencies_met(targets, idx, pr, allow_destructive)
+        result.diagnostics.extend(blocked)
         while queue:
             # An entity moving between packages: the migration that drops it from its old
             # package goes first (SC607 waits for it), whatever order the ids came in.
@@ -444,6 +445,57 @@ def approve(
             queue = [m for m, _ in waiting]
         result.migrations = [migration_summary(m) for m in approved]
     return result
+
+
+def _dependencies_met(
+    batch: list[dict[str, Any]], idx: _Index, pr: ProjectResult, allow_destructive: bool
+) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
+    """Drop from ``batch`` each migration whose foreign keys need a table of another package
+    that is neither approved nor approved in this same batch (SC608): `apply` would fail.
+    Repeats until stable, so a chain of dependencies on a refused migration is refused too;
+    a cycle of migrations approved together is fine."""
+    out: list[Diagnostic] = []
+    batch = list(batch)
+    while True:
+        fine = [
+            m
+            for m in batch
+            if (p := _approval_problem(m, idx, pr, allow_destructive)) is None or p.code == "SC607"
+        ]
+        coming = {name for m in fine for name in m["target"]}
+        blocked = []
+        for m in batch:
+            need = _missing_dependency(m, idx, coming)
+            if need is not None:
+                blocked.append(m)
+                out.append(need)
+        if not blocked:
+            return batch, out
+        batch = [m for m in batch if m not in blocked]
+
+
+def _missing_dependency(m: dict[str, Any], idx: _Index, coming: set[str]) -> Diagnostic | None:
+    for entry in m["target"].values():
+        for fk in entry["definition"].get("foreign_keys", ()):
+            ref, ref_pkg = fk.get("ref_entity"), fk.get("ref_package")
+            if not ref_pkg or ref_pkg == m["package"] or ref in coming:
+                continue
+            if ref in idx.base.get(ref_pkg, {}):
+                continue
+            waiting = [x["id"] for x in idx.with_status(ref_pkg, PENDING) if ref in x["target"]]
+            return Diagnostic(
+                "error",
+                "SC608",
+                f"{m['id']} needs table {ref} of package {ref_pkg}, which is not approved",
+                package=m["package"],
+                entity=ref,
+                hint=(
+                    f"approve {waiting[0]} first, or both together"
+                    if waiting
+                    else f"run `schemactl scan` so that {ref_pkg} plans {ref}"
+                ),
+            )
+    return None
 
 
 def _approve_one(m: dict[str, Any], data: dict[str, Any], idx: _Index, actor: str) -> None:
