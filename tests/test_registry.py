@@ -395,3 +395,21 @@ def test_unusual_values_round_trip_and_stay_sealed(tmp_path: Path) -> None:
     before = registry_bytes(root)
     assert cli(root, "scan").exit_code == 0
     assert registry_bytes(root) == before
+
+
+def test_lock_file_and_temporaries_are_ignored_by_git(tmp_path: Path) -> None:
+    import subprocess
+
+    root = project(tmp_path, {"shop": product()})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    assert cli(root, "scan").exit_code == 0
+    assert (root / ".schemactl" / "registry.json.lock").exists()
+    out = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".schemactl/registry.json\n" in out
+    assert ".schemactl/.gitignore" in out
+    assert "registry.json.lock" not in out

@@ -210,11 +210,27 @@ def lock_timeout() -> float:
     return value
 
 
+def _ignore_lock_in_git(path: Path) -> None:
+    """In schemactl's own folder (``.schemactl/``), a .gitignore keeps the lock file and
+    stray temporaries out of commits; the registry itself is meant to be committed."""
+    if path.parent.name != ".schemactl":
+        return
+    ignore = path.parent / ".gitignore"
+    if not ignore.exists():
+        with contextlib.suppress(OSError):
+            ignore.write_text(
+                "# written by schemactl: commit the registry, never its lock or temporaries\n"
+                f"{path.name}.lock\n{_tmp_prefix(path)}*.tmp\n",
+                encoding="utf-8",
+            )
+
+
 @contextlib.contextmanager
 def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    _ignore_lock_in_git(path)
     lock = FileLock(str(path) + ".lock", timeout=lock_timeout() if timeout is None else timeout)
     try:
         lock.acquire()
