@@ -23,7 +23,7 @@ from .commands import Result, packages_json
 from .config import Config, load_config
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .errors import UsageError
-from .model import Entity, External, Package, Project
+from .model import Entity, External, Field, Package, Project
 from .project import ProjectResult, load_project
 from .serialize import entity_from_data, to_data
 
@@ -160,29 +160,36 @@ def op_summary(op: Any) -> dict[str, Any]:
     ns = getattr(op, "namespace", None) or (entity.namespace if entity else None)
     table = getattr(op, "table", None) or (entity.table if entity else None)
     obj = ".".join(x for x in (ns, table) if x)
-    detail = None
-    for attr, sub in (
-        ("field", "column"),
-        ("new", "column"),
-        ("index", "name"),
-        ("check", "name"),
-        ("fk", "name"),
-    ):
-        v = getattr(op, attr, None)
-        if v is not None and hasattr(v, sub):
-            detail = getattr(v, sub)
-            break
-    if detail is None:
-        old, new = getattr(op, "old", None), getattr(op, "new", None)
-        if isinstance(old, str) and isinstance(new, str):
-            detail = f"{old} -> {new}"
-        elif isinstance(getattr(op, "column", None), str):
-            detail = op.column
+    detail = _op_detail(op)
     out: dict[str, Any] = {"op": op.kind, "object": obj + (f" {detail}" if detail else "")}
     if op.destructive:
         out["destructive"] = True
         out["reason"] = op.reason
     return out
+
+
+def _object_name(v: Any) -> str | None:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, Field):
+        return v.column
+    name = getattr(v, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def _op_detail(op: Any) -> str | None:
+    """The column, index or constraint an operation touches (``old -> new`` for renames)."""
+    if op.kind.endswith("_comment"):
+        return getattr(op, "column", None)
+    old, new = getattr(op, "old", None), getattr(op, "new", None)
+    if old is not None and new is not None:
+        o, n = _object_name(old), _object_name(new)
+        return o if o == n else f"{o} -> {n}"
+    for attr in ("field", "index", "check", "fk", "column", "name"):
+        v = getattr(op, attr, None)
+        if v is not None:
+            return _object_name(v)
+    return None
 
 
 def _render(ops: list[Any]) -> tuple[str, str]:
