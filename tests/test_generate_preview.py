@@ -146,3 +146,21 @@ def test_preview_of_invalid_files_reports_and_fails(tmp_path: Path) -> None:
     res = run_cli(root, "--json", "preview", "forum")
     assert res.exit_code == 1
     assert "SC203" in [d["code"] for d in json_doc(res)["diagnostics"]]
+
+
+def test_bundled_examples_are_fully_approved_and_generated(tmp_path: Path) -> None:
+    """The committed examples/ registry, migrations/ and Prisma fragment agree with the
+    files: the README's first command reports no changes and CI's gate passes."""
+    root = tmp_path / "ex"
+    shutil.copytree(EXAMPLES, root)
+    before = tree_hash(root / ".schemactl")
+    res = run_cli(root, "scan")
+    assert res.exit_code == 0, res.output
+    assert "no changes" in res.output
+    assert run_cli(root, "check").exit_code == 0
+    res = run_cli(root, "generate", "--check", "--prisma", "prisma/schema.prisma")
+    assert res.exit_code == 0, res.output
+    after = tree_hash(root / ".schemactl")
+    assert {k: v for k, v in after.items() if k.startswith("registry.json")} == {
+        k: v for k, v in before.items() if k.startswith("registry.json")
+    }
