@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,13 @@ from pg import pg_db, pg_server, pytest_collection_modifyitems, skip_or_fail
 __all__ = ["corpus_dir", "pg_db", "pg_server", "pytest_collection_modifyitems"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep schemactl's validation cache out of the user's home during the tests (child
+    processes inherit it); tests of the cache itself point it elsewhere per test."""
+    if "SCHEMACTL_CACHE_DIR" not in os.environ:
+        os.environ["SCHEMACTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="schemactl-test-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -77,24 +77,13 @@ def codes(doc: dict[str, Any], severity: str | None = None) -> list[str]:
     return [d["code"] for d in doc["diagnostics"] if severity in (None, d["severity"])]
 
 
-CACHE_DIR = ".schemactl/cache"
-
-
-def tree_hash(root: Path, *, skip_cache: bool = False) -> dict[str, str]:
-    """Every entry under root (files by content, symlinks by target, dirs by name).
-
-    ``skip_cache`` leaves out schemactl's own git-ignored ``.schemactl/cache/`` (and the
-    ``.schemactl`` folder holding it), the one thing a read-only command may create.
-    """
+def tree_hash(root: Path) -> dict[str, str]:
+    """Every entry under root (files by content, symlinks by target, dirs by name)."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in [*dirnames, *filenames]:
             p = Path(dirpath) / name
             rel = p.relative_to(root).as_posix()
-            if skip_cache and (rel == CACHE_DIR or rel.startswith(CACHE_DIR + "/")):
-                continue
-            if skip_cache and rel == ".schemactl" and not (p / "registry.json").exists():
-                continue
             if p.is_symlink():
                 out[rel] = "link:" + os.readlink(p)
             elif p.is_dir():

@@ -7,14 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from foundation_util import run_cli
+from foundation_util import run_cli, tree_hash
 from schemactl import cache
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture
-def project(tmp_path: Path, corpus_dir: Path) -> Path:
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "user-cache"
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, corpus_dir: Path, cache_dir: Path) -> Path:
     """The corpus (with its one conflict) plus examples' packages: many files, some bad."""
     root = tmp_path / "p"
     shutil.copytree(corpus_dir, root / "packages")
@@ -34,21 +41,24 @@ def _outputs(root: Path, *extra: str) -> list[str]:
     ]
 
 
-def test_cached_and_uncached_runs_print_the_same(project: Path) -> None:
+def test_cached_and_uncached_runs_print_the_same(project: Path, cache_dir: Path) -> None:
+    before = tree_hash(project)
     uncached = _outputs(project, "--no-cache")
-    assert not (project / ".schemactl" / "cache").exists(), "--no-cache must not write"
+    assert not cache_dir.exists(), "--no-cache must not write"
     cold = _outputs(project)  # fills the cache
-    entries = list((project / ".schemactl" / "cache").rglob("*.json"))
+    entries = list(cache_dir.rglob("*.json"))
     assert len(entries) >= 20
     warm = _outputs(project)  # reads it
     assert uncached == cold == warm
     assert '"SC400"' in warm[0]  # the corpus conflict survives the cache
+    assert tree_hash(project) == before, "validate writes nothing in the project"
 
 
-def test_cache_ignores_itself_in_git(project: Path) -> None:
-    run_cli(project, "validate")
-    ignore = project / ".schemactl" / "cache" / ".gitignore"
-    assert ignore.read_text().strip().endswith("*")
+def test_an_unwritable_cache_is_not_used(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = project.parent / "not-a-dir"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(blocker / "cache"))
+    assert _outputs(project) == _outputs(project, "--no-cache")
 
 
 def test_a_changed_file_is_validated_again(project: Path) -> None:
@@ -67,11 +77,13 @@ def test_a_changed_file_is_validated_again(project: Path) -> None:
 def test_corrupt_or_foreign_entries_are_ignored(project: Path, damage: bytes) -> None:
     expected = _outputs(project, "--no-cache")
     _outputs(project)
-    for entry in (project / ".schemactl" / "cache").rglob("*.json"):
+    entries = list(cache.directory().rglob("*.json"))
+    assert len(entries) >= 20
+    for entry in entries:
         entry.write_bytes(damage)
     assert _outputs(project) == expected
     # and the entries were rebuilt
-    assert all(e.read_bytes() != damage for e in (project / ".schemactl" / "cache").rglob("*.json"))
+    assert all(e.read_bytes() != damage for e in entries)
 
 
 def test_entries_that_lie_are_caught_by_the_key(project: Path) -> None:
@@ -79,10 +91,10 @@ def test_entries_that_lie_are_caught_by_the_key(project: Path) -> None:
     changes the key, so a stale entry can never answer for new content."""
     run_cli(project, "validate")
     f = project / "packages" / "forum_forge" / "seed" / "schema" / "entities.yaml"
-    found_key_before = {e.name for e in (project / ".schemactl" / "cache").rglob("*.json")}
+    found_key_before = {e.name for e in cache.directory().rglob("*.json")}
     f.write_text(f.read_text() + "\n# a comment changes the bytes, not the meaning\n")
     run_cli(project, "validate")
-    after = {e.name for e in (project / ".schemactl" / "cache").rglob("*.json")}
+    after = {e.name for e in cache.directory().rglob("*.json")}
     assert len(after - found_key_before) == 1
 
 

@@ -236,11 +236,11 @@ def test_init_scaffolds_a_package_that_validates(tmp_path: Path) -> None:
     assert [p["id"] for p in doc["packages"]] == ["billing", "crm"]
     assert run_cli(root, "validate", "billing").exit_code == 0
 
-    before = tree_hash(root, skip_cache=True)
+    before = tree_hash(root)
     again = run_cli(root, "init", "billing")
     assert again.exit_code == 2
     assert "already exists" in again.stderr
-    assert tree_hash(root, skip_cache=True) == before
+    assert tree_hash(root) == before
 
 
 @pytest.mark.parametrize("name", ["Billing", "bill-ing", "pg_billing", "1billing", "x" * 64])

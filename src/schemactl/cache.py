@@ -7,7 +7,10 @@ parsed nor validated again.  Entries are JSON (never pickle: a cache directory c
 from anywhere), written atomically; an unreadable, foreign or corrupt entry is ignored and
 rebuilt, never trusted.  ``--no-cache`` or ``SCHEMACTL_NO_CACHE=1`` bypasses it.
 
-Location: ``<root>/.schemactl/cache/`` (it ignores itself in git with its own .gitignore).
+Location: a user cache directory, never the project, so ``validate`` and ``preview`` write
+nothing there: ``$SCHEMACTL_CACHE_DIR``, else ``$XDG_CACHE_HOME/schemactl``, else
+``~/.cache/schemactl``.  Entries are content-addressed, so projects can share the folder;
+a folder that cannot be written is simply not used.
 """
 
 from __future__ import annotations
@@ -48,8 +51,14 @@ def _shape() -> str:
 _SALT = f"schemactl {__version__} cache {FORMAT} {_shape()}".encode()
 
 
-def directory(root: Path) -> Path:
-    return root / ".schemactl" / "cache"
+def directory(root: Path | None = None) -> Path:
+    """Where entries live (``root`` is accepted for callers' convenience, not used)."""
+    env = os.environ.get("SCHEMACTL_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "schemactl"
 
 
 def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
@@ -70,28 +79,24 @@ def get(root: Path, k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
         if doc.get("key") != k:
             return None
         return [_draft(d) for d in doc["drafts"]], [Diagnostic(*d) for d in doc["diagnostics"]]
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
 
 def put(root: Path, k: str, drafts: list[Draft], diags: list[Diagnostic]) -> None:
-    base = directory(root)
-    folder = base / k[:2]
+    folder = directory(root) / k[:2]
     doc = {
         "key": k,
         "drafts": [_enc_draft(d) for d in drafts],
         "diagnostics": [[getattr(d, f.name) for f in fields(Diagnostic)] for d in diags],
     }
     try:
-        if not base.is_dir():
-            base.mkdir(parents=True, exist_ok=True)
-            (base / ".gitignore").write_text("# schemactl's cache: never commit it\n*\n")
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, separators=(",", ":"), ensure_ascii=False)
         os.replace(tmp, folder / f"{k}.json")
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to cache in
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)
 

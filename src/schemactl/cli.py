@@ -60,7 +60,7 @@ def main_options(
     no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")] = False,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write .schemactl/cache.")
+        bool, typer.Option("--no-cache", help="Neither read nor write the validation cache.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)] = False,
     version: Annotated[
