@@ -7,6 +7,7 @@ A user error never shows a traceback (``--debug`` does).
 
 from __future__ import annotations
 
+import itertools
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -126,7 +127,9 @@ def schema() -> None:
 
 
 @app.command()
-def init(package: Annotated[str, typer.Argument(help="Name of the new package.")]) -> None:
+def init(
+    package: Annotated[str, typer.Argument(metavar="PACKAGE", help="Name of the new package.")],
+) -> None:
     """Scaffold a package with an example entities.yaml that validates."""
     from . import commands
 
@@ -168,7 +171,7 @@ By = Annotated[
 
 @app.command()
 def approve(
-    ids: Annotated[list[str], typer.Argument(metavar="ID... | all")],
+    ids: Annotated[list[str], typer.Argument(metavar="ID|all", help="Migration ids, or all.")],
     by: By = None,
     allow_destructive: Annotated[
         bool, typer.Option("--allow-destructive", help="Also approve destructive migrations.")
@@ -215,7 +218,7 @@ class PreviewFormat(StrEnum):
 
 @app.command()
 def preview(
-    package: Annotated[str, typer.Argument()],
+    package: Annotated[str, typer.Argument(metavar="PACKAGE", help="A packageId.")],
     fmt: Annotated[PreviewFormat, typer.Option("--format", help="sql or prisma.")] = (
         PreviewFormat.sql
     ),
@@ -270,13 +273,65 @@ def check(
     _run(lambda: workflow.check(_root(), shadow=shadow))
 
 
-def main() -> None:
-    """Console entry point."""
-    args = sys.argv[1:]
+GLOBAL_OPTIONS = ("--root", "--json", "--format", "--no-color", "-q", "--quiet", "--no-cache")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs the app and turns click's usage errors into our output
+    (one JSON document with --json; a hint when a global option follows the command)."""
+    cx = _click_exceptions()
+    args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "--version":  # fast path: no typer import cost
         print(f"schemactl {__version__}")
         return
-    app(prog_name="schemactl")
+    try:
+        code = app(args=args, prog_name="schemactl", standalone_mode=False)
+    except cx.UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # bare `schemactl`: the help text
+            e.show()
+            sys.exit(e.exit_code)
+        sys.exit(_usage_error(e, args))
+    except cx.Abort:
+        sys.stderr.write("schemactl: interrupted\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions() -> Any:
+    try:  # typer >= 0.22 vendors click
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer on the real click
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def _usage_error(e: Any, args: list[str]) -> int:
+    from .diagnostics import Diagnostic
+
+    message = e.format_message()
+    hint = None
+    if type(e).__name__ == "NoSuchOption" and e.option_name in GLOBAL_OPTIONS:
+        hint = f"global options go before the command: schemactl {e.option_name} ... COMMAND"
+    elif e.ctx is not None:
+        hint = f"see `{e.ctx.command_path} --help`"
+    wants_json = (
+        "--json" in args
+        or any(a == "--format" and b == "json" for a, b in itertools.pairwise(args))
+        or "--format=json" in args
+    )
+    if wants_json:
+        import json
+
+        d = Diagnostic("error", "SC000", message, hint=hint)
+        doc = {"ok": False, "exit_code": 2, "diagnostics": [d.to_dict()]}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        if e.ctx is not None:
+            sys.stderr.write(e.ctx.get_usage() + "\n")
+        sys.stderr.write(f"error: {message}\n")
+        if hint:
+            sys.stderr.write(f"  hint: {hint}\n")
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -352,12 +352,15 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
 def list_migrations(root: Path, *, all_: bool = False) -> Result:
     config = load_config(root)
     data = registry.read(config.registry_path)
-    ms = [m for m in data["migrations"] if all_ or m["status"] == PENDING]
+    ms = sorted(
+        (m for m in data["migrations"] if all_ or m["status"] == PENDING), key=_application_key
+    )
     lines = []
+    width = max((len(m["id"]) for m in ms), default=0)
     for m in ms:
         flag = " DESTRUCTIVE" if m["destructive"] else ""
         ents = ", ".join(f"{c['action']} {c['entity']}" for c in m["changes"])
-        lines.append(f"{m['id']}  {m['status']:<10} {m['package']}{flag}: {ents}")
+        lines.append(f"{m['id']:<{width}}  {m['status']:<10} {m['package']}{flag}: {ents}")
     if not ms:
         lines.append("no pending migrations" if not all_ else "no migrations")
     return Result(migrations=[migration_summary(m) for m in ms], messages=lines)
