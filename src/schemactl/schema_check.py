@@ -86,9 +86,6 @@ def _validators() -> dict[str, Any]:
     }
 
 
-_memo: dict[tuple[str, str], tuple[Any, ...]] = {}
-
-
 _shell_ok: dict[tuple[Any, ...], bool] = {}
 
 
@@ -117,14 +114,32 @@ def _errors(kind: str, instance: Any) -> tuple[Any, ...]:
         if shape is not None:
             _shell_ok[(kind, *shape)] = not errors
         return errors
-    # repr() is an exact, cheap key here: it tells 1 from "1" from True and keeps order
-    key = (kind, repr(instance))
-    hit = _memo.get(key)
-    if hit is None:
-        if len(_memo) > 200_000:
-            _memo.clear()
-        hit = _memo[key] = tuple(_validators()[kind].iter_errors(instance))
-    return hit
+    key = (kind, _child_key(instance))
+    valid = _valid.get(key)
+    if valid is None:
+        if len(_valid) > 200_000:
+            _valid.clear()
+        errors = tuple(_validators()[kind].iter_errors(instance))
+        _valid[key] = not errors
+        return errors
+    if valid:
+        return ()
+    return tuple(_validators()[kind].iter_errors(instance))  # real errors, real values
+
+
+# Keys whose sub-schema checks only the JSON type of the value (never its content): the
+# memo key keeps their type and drops the text, so fields that differ only in names or
+# descriptions share one validation.  Invalid instances are always re-validated as they
+# are, so diagnostics quote the real values.
+_TYPE_ONLY = frozenset({"description", "name", "column", "renamedFrom", "default"})
+_valid: dict[tuple[str, str], bool] = {}
+
+
+def _child_key(instance: Any) -> str:
+    if not isinstance(instance, dict):
+        return repr(instance)
+    # repr() tells 1 from "1" from True and keeps the order of keys
+    return repr([(k, type(v).__name__ if k in _TYPE_ONLY else v) for k, v in instance.items()])
 
 
 def check_document(data: Any, file: str) -> list[Diagnostic]:

@@ -1,0 +1,54 @@
+"""The JSON Schema memo gives exactly what validating every instance would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemactl import schema_check
+from schemactl.schema_check import _TYPE_ONLY, published_schema
+
+
+def test_memo_keys_drop_only_values_whose_schema_checks_the_type() -> None:
+    defs = published_schema()["$defs"]
+    for kind in ("field", "namedField", "index", "relation", "acl"):
+        for key, sub in defs[kind]["properties"].items():
+            if key in _TYPE_ONLY:
+                assert set(sub) <= {"type", "description"}, (kind, key, sub)
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=4)
+)
+field_like = st.dictionaries(
+    st.sampled_from(
+        [
+            "type",
+            "name",
+            "description",
+            "default",
+            "column",
+            "required",
+            "maxLength",
+            "enum",
+            "renamedFrom",
+            "bogus",
+        ]
+    ),
+    st.one_of(scalars, st.lists(scalars, max_size=3)),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(field_like, min_size=1, max_size=8), st.sampled_from(["field", "namedField"]))
+def test_memoised_validation_matches_plain_validation(
+    items: list[dict[str, Any]], kind: str
+) -> None:
+    validator = schema_check._validators()[kind]
+    for item in items:
+        plain = [e.message for e in validator.iter_errors(item)]
+        memo = [e.message for e in schema_check._errors(kind, item)]
+        assert memo == plain
