@@ -1,4 +1,5 @@
-"""Shared fixtures. PostgreSQL fixtures live in pg.py; add further fixtures below."""
+"""Shared fixtures. PostgreSQL fixtures live in pg.py, those of the apply/status/shadow tests
+in deploy_util.py; add further fixtures below."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from deploy_util import approved_template, db_url, project
 from pg import pg_db, pg_server, pytest_collection_modifyitems, skip_or_fail
 
-__all__ = ["corpus_dir", "pg_db", "pg_server", "pytest_collection_modifyitems"]
+__all__ = [
+    "approved_template",
+    "corpus_dir",
+    "db_url",
+    "pg_db",
+    "pg_server",
+    "project",
+    "pytest_collection_modifyitems",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,8 @@
 
 Everything goes through the real CLI in a subprocess (``python -m schemactl``), against
 real PostgreSQL databases from the ``pg_db`` / ``pg_server`` fixtures, on a copy of
-``examples/`` whose migrations were scanned and approved once per session.
+``examples/`` whose migrations were scanned and approved once per test module (the
+``project`` fixture; ``db_url`` is a database with what examples/ expects).
 """
 
 from __future__ import annotations
@@ -75,13 +76,18 @@ def messages(doc: dict[str, Any], code: str) -> list[str]:
 # ----------------------------------------------------------------------------- projects
 
 
+def scan_and_approve(root: Path) -> Path:
+    """``schemactl scan`` then ``approve all`` in ``root``, both of which must succeed."""
+    for args in (("scan",), ("approve", "all", "--by", "t")):
+        proc = cli(root, *args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root
+
+
 def approved_examples(dest: Path) -> Path:
     """A copy of examples/ with every migration scanned and approved."""
     shutil.copytree(EXAMPLES, dest)
-    for args in (("scan",), ("approve", "all", "--by", "t")):
-        proc = cli(dest, *args)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return dest
+    return scan_and_approve(dest)
 
 
 def read_registry(root: Path) -> dict[str, Any]:
@@ -178,6 +184,34 @@ def rewind(url: str, root: Path, keep: int) -> list[dict[str, Any]]:
             )
             conn.execute("DELETE FROM schemactl.history WHERE id = %s", (m["id"],))
     return later
+
+
+# ----------------------------------------------------------------------------- fixtures
+# Registered for every test module by conftest.py.
+
+
+@pytest.fixture(scope="module")
+def approved_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/ with every migration scanned and approved, once per module: copy it."""
+    return approved_examples(tmp_path_factory.mktemp("approved") / "examples")
+
+
+@pytest.fixture
+def project(approved_template: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the approved examples/ (a module may define its own)."""
+    dest = tmp_path / "project"
+    shutil.copytree(approved_template, dest)
+    return dest
+
+
+@pytest.fixture
+def db_url(pg_db: str) -> str:
+    """A fresh database as examples/ expects it: with the external public.users table."""
+    prepare(pg_db)
+    return pg_db
+
+
+# ----------------------------------------------------------------------------- waiting
 
 
 def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> None:

@@ -1,8 +1,9 @@
 """PostgreSQL for the test suite: a throwaway server, or the one named by an env variable.
 
-``start_throwaway_server()`` is a plain context manager usable outside pytest: it runs
-``initdb`` into a temporary directory, starts the server with ``pg_ctl`` on a free port of
-127.0.0.1 (trust auth, fsync off) and always stops it and removes the directory.
+``start_throwaway_server()`` is a plain context manager usable outside pytest: the product's
+own private server (:func:`schemactl.shadow.throwaway_server`: ``initdb`` into a temporary
+directory, as the ``postgres`` OS user when root, trust auth, fsync off, always stopped and
+removed), here also listening on a free port of 127.0.0.1.
 
 Fixtures (imported by ``conftest.py``):
 
@@ -17,31 +18,25 @@ where they fail: CI must never pass by skipping the database tests.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import glob
 import itertools
 import os
-import pwd
-import re
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
+from schemactl import shadow
+from schemactl.errors import OperationalError
+from schemactl.shadow import find_pg_bindir
+
 if TYPE_CHECKING:
     import psycopg
 
 ENV_URL = "SCHEMACTL_TEST_DATABASE_URL"
-OS_USER = "postgres"
 DB_PREFIX = "schemactl_test_"
 
 _counter = itertools.count(1)
@@ -126,35 +121,6 @@ def _admin(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     return psycopg.connect(url, autocommit=True, connect_timeout=10)
 
 
-# --------------------------------------------------------------------------- binaries
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
-
-
-def find_pg_bindir() -> Path | None:
-    """The directory holding ``initdb`` and ``pg_ctl``: from PATH, else the newest
-    ``/usr/lib/postgresql/*/bin``."""
-    on_path = shutil.which("pg_ctl")
-    if on_path and shutil.which("initdb"):
-        bindir = Path(on_path).resolve().parent
-        if (bindir / "initdb").exists():
-            return bindir
-        return Path(on_path).parent
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True):
-        bindir = Path(candidate)
-        if os.access(bindir / "pg_ctl", os.X_OK) and os.access(bindir / "initdb", os.X_OK):
-            return bindir
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --------------------------------------------------------------------------- throwaway server
 
 
@@ -173,136 +139,30 @@ def start_throwaway_server(*, startup_timeout: int = 60) -> Iterator[PgServer]:
             "/usr/lib/postgresql/*/bin (install PostgreSQL, or set "
             f"{ENV_URL} to a superuser URL of an existing server)"
         )
-
-    owner: pwd.struct_passwd | None = None
-    user: int | None = None
-    group: int | None = None
-    extra_groups: list[int] | None = None
-    if os.geteuid() == 0:
+    with contextlib.ExitStack() as stack:
         try:
-            owner = pwd.getpwnam(OS_USER)
-        except KeyError:
+            running = stack.enter_context(
+                shadow.throwaway_server(
+                    bindir,
+                    tcp=True,
+                    settings={"max_connections": "100"},
+                    startup_timeout=startup_timeout,
+                    prefix="schemactl-pg-",
+                )
+            )
+        except shadow.NoServerUserError as exc:
             raise PgMisconfigured(
-                f"running as root, and PostgreSQL refuses to run as root, but there is no OS "
-                f"user {OS_USER!r} to run it as (create it, e.g. "
-                f"`useradd --system --user-group {OS_USER}`, or run .ci/run which does)"
+                f"{exc} (create it, e.g. `useradd --system --user-group {shadow.OS_USER}`, "
+                "or run .ci/run which does)"
             ) from None
-        user, group, extra_groups = owner.pw_uid, owner.pw_gid, []
-
-    base = Path(tempfile.mkdtemp(prefix="schemactl-pg-"))
-    datadir, sockdir, logfile = base / "data", base / "sock", base / "server.log"
-    env = {
-        **os.environ,
-        "LC_ALL": "C",
-        "LANG": "C",
-        "HOME": str(base),
-        "PGTZ": "UTC",
-    }
-    for var in ("PGDATA", "PGPORT", "PGHOST", "PGUSER", "PGDATABASE"):
-        env.pop(var, None)
-
-    def run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            args,
-            cwd=base,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            user=user,
-            group=group,
-            extra_groups=extra_groups,
-        )
-
-    started = False
-    pg_ctl = str(bindir / "pg_ctl")
-
-    def stop() -> None:
-        nonlocal started
-        if started:
-            started = False
-            with contextlib.suppress(Exception):
-                run([pg_ctl, "stop", "-D", str(datadir), "-m", "immediate", "-w"], 60)
-        shutil.rmtree(base, ignore_errors=True)
-
-    atexit.register(stop)  # backstop should the with-block's exit never run (e.g. a 2nd Ctrl-C)
-    try:
-        sockdir.mkdir()
-        if owner is not None:
-            for path in (base, sockdir):
-                os.chown(path, owner.pw_uid, owner.pw_gid)
-        base.chmod(0o700)
-
-        init = run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(datadir),
-                "--username=postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            timeout=180,
-        )
-        if init.returncode != 0:
-            raise PgUnavailable(f"initdb failed ({init.returncode}):\n{init.stdout}{init.stderr}")
-
-        port = 0
-        last_error = ""
-        for _attempt in range(3):
-            port = _free_port()
-            options = " ".join(
-                [
-                    "-c listen_addresses=127.0.0.1",
-                    f"-c port={port}",
-                    f"-c unix_socket_directories='{sockdir}'",
-                    "-c fsync=off",
-                    "-c synchronous_commit=off",
-                    "-c full_page_writes=off",
-                    "-c max_connections=100",
-                ]
-            )
-            started = True  # a failed start may still leave a postmaster behind: stop anyway
-            proc = run(
-                [
-                    pg_ctl,
-                    "start",
-                    "-D",
-                    str(datadir),
-                    "-l",
-                    str(logfile),
-                    "-w",
-                    "-t",
-                    str(startup_timeout),
-                    "-o",
-                    options,
-                ],
-                timeout=startup_timeout + 30,
-            )
-            if proc.returncode == 0:
-                break
-            with contextlib.suppress(OSError):
-                last_error = logfile.read_text(errors="replace")[-4000:]
-            last_error = f"{proc.stdout}{proc.stderr}\n--- server log ---\n{last_error}"
-            run([pg_ctl, "stop", "-D", str(datadir), "-m", "immediate", "-w"], 60)
-        else:
-            raise PgUnavailable(f"pg_ctl start failed 3 times:\n{last_error}")
-
-        server = PgServer(url=f"postgresql://postgres@127.0.0.1:{port}/postgres")
+        except OperationalError as exc:
+            raise PgUnavailable(str(exc)) from exc
+        server = PgServer(url=running.url)
         try:
             server.check()
         except Exception as exc:
             raise PgUnavailable(f"throwaway server started but refuses connections: {exc}") from exc
         yield server
-    except subprocess.TimeoutExpired as exc:
-        raise PgUnavailable(f"timed out running {exc.cmd!r}") from exc
-    finally:
-        stop()
-        atexit.unregister(stop)
 
 
 # --------------------------------------------------------------------------- fixtures

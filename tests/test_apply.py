@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,7 +27,6 @@ from psycopg.conninfo import make_conninfo
 
 from deploy_util import (
     approved,
-    approved_examples,
     approved_ids,
     cli,
     cli_json,
@@ -38,7 +37,6 @@ from deploy_util import (
     history,
     history_full,
     messages,
-    prepare,
     read_registry,
     rewind,
     schemas,
@@ -50,26 +48,33 @@ from schemactl import db
 from schemactl.dblock import lock_key
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return approved_examples(tmp_path_factory.mktemp("deploy") / "examples")
-
-
-@pytest.fixture
-def project(template: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "project"
-    shutil.copytree(template, dest)
-    return dest
-
-
-@pytest.fixture
-def db_url(pg_db: str) -> str:
-    prepare(pg_db)
-    return pg_db
-
-
 def registry_checksums(root: Path) -> list[tuple[str, str, str]]:
     return [(m["id"], m["package"], m["sql_checksum"]) for m in approved(root)]
+
+
+def apply_waits_for_a_lock(watcher: psycopg.Connection[Any]) -> bool:
+    """Whether a ``schemactl apply`` session waits for a lock (``watcher`` must be in
+    autocommit: pg_stat_activity is a snapshot per transaction)."""
+    row = watcher.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+        " 'schemactl apply' AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def start_apply_until_blocked(
+    root: Path, url: str, watcher: psycopg.Connection[Any]
+) -> subprocess.Popen[str]:
+    """Start ``schemactl apply`` in the background; return once it waits for a lock."""
+    proc = subprocess.Popen(
+        command(root, "apply", "--database-url", url),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: apply_waits_for_a_lock(watcher), what="apply to block on the lock")
+    return proc
 
 
 # ----------------------------------------------------------------------------- the happy path
@@ -329,22 +334,7 @@ def test_sigkill_mid_run_leaves_a_consistent_database(project: Path, db_url: str
         # audit_log's foreign keys to auth.tenants wait for this lock: apply blocks there,
         # in the middle of its second migration, with its tables created (uncommitted).
         blocker.execute("LOCK TABLE auth.tenants IN ACCESS EXCLUSIVE MODE")
-        proc = subprocess.Popen(
-            command(project, "apply", "--database-url", db_url),
-            env=env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-        def blocked() -> bool:
-            row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                " 'schemactl apply' AND wait_event_type = 'Lock'"
-            ).fetchone()
-            return bool(row and row[0])
-
-        wait_for(blocked, what="apply to block on the lock")
+        proc = start_apply_until_blocked(project, db_url, watcher)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL
@@ -371,29 +361,16 @@ def test_ctrl_c_mid_migration_rolls_back_and_exits_130(project: Path, db_url: st
     watcher = psycopg.connect(db_url, autocommit=True)
     try:
         blocker.execute("LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE")  # auth's FKs wait
-        proc = subprocess.Popen(
-            command(project, "apply", "--database-url", db_url),
-            env=env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-        def blocked() -> bool:
-            row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                " 'schemactl apply' AND wait_event_type = 'Lock'"
-            ).fetchone()
-            return bool(row and row[0])
-
-        wait_for(blocked, what="apply to block on the lock")
+        proc = start_apply_until_blocked(project, db_url, watcher)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, (out, err)
         assert "interrupted" in err and "Traceback" not in out + err
         # The statement was cancelled and the transaction rolled back right away, while
         # the blocker still holds its lock: nothing of the first migration exists.
-        wait_for(lambda: not blocked(), what="the cancelled statement to go away")
+        wait_for(
+            lambda: not apply_waits_for_a_lock(watcher), what="the cancelled statement to go away"
+        )
         assert history(db_url) == []
         assert "auth" not in schemas(db_url)
     finally:

@@ -28,7 +28,6 @@ import pytest
 from typer.testing import CliRunner
 
 from deploy_util import (
-    approved_examples,
     cli_json,
     codes,
     command,
@@ -41,18 +40,6 @@ from deploy_util import (
 from pg import PgServer, find_pg_bindir
 from schemactl import registry, shadow
 from schemactl.cli import app
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return approved_examples(tmp_path_factory.mktemp("shadow") / "examples")
-
-
-@pytest.fixture
-def project(template: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "project"
-    shutil.copytree(template, dest)
-    return dest
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ import pytest
 from deploy_util import (
     REPO,
     approved,
-    approved_examples,
     approved_ids,
     cli,
     cli_json,
@@ -33,28 +32,16 @@ from deploy_util import (
     messages,
     prepare,
     rewind,
+    scan_and_approve,
 )
 from schemactl.drift import canon_type, literal_value, parse_check
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return approved_examples(tmp_path_factory.mktemp("status") / "examples")
-
-
 @pytest.fixture
-def project(template: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "project"
-    shutil.copytree(template, dest)
-    return dest
-
-
-@pytest.fixture
-def applied_db(project: Path, pg_db: str) -> str:
-    prepare(pg_db)
-    proc = cli(project, "apply", "--database-url", pg_db)
+def applied_db(project: Path, db_url: str) -> str:
+    proc = cli(project, "apply", "--database-url", db_url)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return pg_db
+    return db_url
 
 
 def sql(url: str, *statements: str) -> None:
@@ -286,10 +273,7 @@ def kitchen(tmp_path: Path) -> Path:
     schema.mkdir(parents=True)
     (root / "schemactl.toml").write_text(KITCHEN_CONFIG, encoding="utf-8")
     (schema / "entities.yaml").write_text(KITCHEN, encoding="utf-8")
-    for args in (("scan",), ("approve", "all", "--by", "t")):
-        proc = cli(root, *args)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return root
+    return scan_and_approve(root)
 
 
 def test_every_type_and_default_round_trips_without_false_drift(kitchen: Path, pg_db: str) -> None:

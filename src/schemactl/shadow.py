@@ -11,6 +11,9 @@ Owns where the throwaway server comes from and that it always goes away:
 3. else the ``pgserver`` package (``pip install 'schemactl[pgserver]'``), which bundles
    PostgreSQL binaries.
 
+The private server of 2. is :func:`throwaway_server`, a public context manager, the one
+implementation of it: the test suite's server (``tests/pg.py``) is the same, with TCP on.
+
 The server or database is stopped and removed in a ``finally``, also on Ctrl-C and on
 SIGTERM (turned into KeyboardInterrupt for the duration), with an ``atexit`` backstop.
 The check itself: create the tables the config declares as external (with their key
@@ -28,10 +31,12 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +63,8 @@ def throwaway_database() -> Iterator[tuple[str, str]]:
             return
         bindir = find_pg_bindir()
         if bindir is not None:
-            with _initdb_server(bindir) as out:
-                yield out
+            with throwaway_server(bindir) as server:
+                yield server.url, server.description
             return
         try:
             import pgserver
@@ -136,8 +141,58 @@ def find_pg_bindir() -> Path | None:
     return None
 
 
+class NoServerUserError(OperationalError):
+    """Running as root, and there is no ``postgres`` OS user to run the server as."""
+
+
+@dataclass(frozen=True)
+class ThrowawayServer:
+    """A running :func:`throwaway_server`: ``url`` is a superuser libpq URL for its
+    ``postgres`` database, ``description`` says what it is, for messages."""
+
+    url: str
+    description: str
+
+
+# Settings for a server whose data does not matter: no waiting for the disk.
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextlib.contextmanager
-def _initdb_server(bindir: Path) -> Iterator[tuple[str, str]]:
+def throwaway_server(
+    bindir: Path | None = None,
+    *,
+    tcp: bool = False,
+    settings: Mapping[str, str] | None = None,
+    startup_timeout: int = STARTUP_TIMEOUT,
+    prefix: str = "schemactl-shadow-",
+) -> Iterator[ThrowawayServer]:
+    """A private PostgreSQL server (``initdb`` + ``pg_ctl``) for the ``with`` block.
+
+    The server lives in a new temporary directory named ``prefix...``, listens on a Unix
+    socket there (with ``tcp`` also on a free port of 127.0.0.1, and the URL is then
+    ``postgresql://postgres@127.0.0.1:<port>/postgres``), trusts every local connection,
+    and runs with :data:`FAST_SETTINGS` plus ``settings`` (``-c name=value``).  As root it
+    runs as the ``postgres`` OS user (:class:`NoServerUserError` when there is none).
+    ``bindir`` defaults to :func:`find_pg_bindir`.  Raises :class:`OperationalError`
+    (SC711) when it cannot be started.  On leaving the block, also by an exception such as
+    KeyboardInterrupt, the server is stopped (``-m immediate``) and the directory removed;
+    an ``atexit`` hook does the same should the block never be left.
+    """
+    if bindir is None:
+        bindir = find_pg_bindir()
+        if bindir is None:
+            raise OperationalError(
+                "initdb/pg_ctl are not on PATH nor in /usr/lib/postgresql/*/bin",
+                hint="install PostgreSQL, or set SCHEMACTL_SHADOW_URL",
+                code="SC711",
+            )
     user = group = None
     owner = None
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -146,7 +201,7 @@ def _initdb_server(bindir: Path) -> Iterator[tuple[str, str]]:
         try:
             owner = pwd.getpwnam(OS_USER)
         except KeyError:
-            raise OperationalError(
+            raise NoServerUserError(
                 f"running as root, and PostgreSQL refuses to run as root, but there is no "
                 f"OS user {OS_USER!r} to run the shadow server as",
                 hint=f"create it (`useradd --system --user-group {OS_USER}`), run as "
@@ -159,34 +214,43 @@ def _initdb_server(bindir: Path) -> Iterator[tuple[str, str]]:
         parent = Path("/tmp")
     if owner is not None and not parent.stat().st_mode & 0o001:
         parent = Path("/tmp")  # the postgres user must be able to reach its directory
-    base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-", dir=parent))
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     data, sock, log = base / "data", base / "s", base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update({"LC_ALL": "C", "LANG": "C", "TZ": "UTC"})
+    pg_ctl = str(bindir / "pg_ctl")
     started = False
 
     def run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            args,
-            cwd=base,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            user=user,
-            group=group,
-            extra_groups=[] if owner is not None else None,
-            start_new_session=True,  # a terminal's Ctrl-C reaches us, not the server
-        )
+        try:
+            return subprocess.run(
+                args,
+                cwd=base,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                user=user,
+                group=group,
+                extra_groups=[] if owner is not None else None,
+                start_new_session=True,  # a terminal's Ctrl-C reaches us, not the server
+            )
+        except subprocess.TimeoutExpired:
+            raise OperationalError(
+                f"timed out starting the shadow server ({args[0]})", code="SC711"
+            ) from None
 
-    def stop() -> None:
+    def halt() -> None:
         nonlocal started
         if started:
             started = False
             with contextlib.suppress(Exception):
-                run([str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "immediate"], 60)
+                run([pg_ctl, "stop", "-D", str(data), "-m", "immediate"], 60)
+
+    def stop() -> None:
+        halt()
         shutil.rmtree(base, ignore_errors=True)
 
     atexit.register(stop)
@@ -215,42 +279,47 @@ def _initdb_server(bindir: Path) -> Iterator[tuple[str, str]]:
                 hint="set SCHEMACTL_SHADOW_URL to use a server of your own",
                 code="SC711",
             )
-        options = (
-            f"-c listen_addresses='' -c unix_socket_directories='{sock}' -c port=5432 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        started = True  # a failed start may leave a postmaster behind: always stop
-        proc = run(
-            [
-                str(bindir / "pg_ctl"),
-                "start",
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-w",
-                "-t",
-                str(STARTUP_TIMEOUT),
-                "-o",
-                options,
-            ],
-            STARTUP_TIMEOUT + 30,
-        )
-        if proc.returncode != 0:
-            tail = ""
+        extra = "".join(f" -c {k}={v}" for k, v in {**FAST_SETTINGS, **(settings or {})}.items())
+        tail = ""
+        for _attempt in range(3 if tcp else 1):  # a free TCP port may be taken meanwhile
+            port, listen = (_free_port(), "127.0.0.1") if tcp else (5432, "''")
+            options = (
+                f"-c listen_addresses={listen} -c unix_socket_directories='{sock}' "
+                f"-c port={port}{extra}"
+            )
+            started = True  # a failed start may leave a postmaster behind: always stop
+            proc = run(
+                [
+                    pg_ctl,
+                    "start",
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    str(startup_timeout),
+                    "-o",
+                    options,
+                ],
+                startup_timeout + 30,
+            )
+            if proc.returncode == 0:
+                break
             with contextlib.suppress(OSError):
                 tail = log.read_text(errors="replace")[-2000:]
+            halt()
+        else:
             raise OperationalError(
                 f"the shadow server did not start: {(proc.stderr or proc.stdout).strip()}\n" + tail,
                 hint="set SCHEMACTL_SHADOW_URL to use a server of your own",
                 code="SC711",
             )
-        url = f"host={sock} port=5432 user=postgres dbname=postgres"
-        yield url, f"a throwaway server ({bindir / 'postgres'})"
-    except subprocess.TimeoutExpired as e:
-        raise OperationalError(
-            f"timed out starting the shadow server ({e.cmd[0]})", code="SC711"
-        ) from None
+        if tcp:
+            url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        else:
+            url = f"host={sock} port={port} user=postgres dbname=postgres"
+        yield ThrowawayServer(url, f"a throwaway server ({bindir / 'postgres'})")
     finally:
         stop()
         atexit.unregister(stop)
