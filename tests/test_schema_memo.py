@@ -8,15 +8,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemactl import schema_check
-from schemactl.schema_check import _TYPE_ONLY, published_schema
+from schemactl.schema_check import _TYPE_ONLY, _TYPE_ONLY_ITEMS, published_schema
 
 
 def test_memo_keys_drop_only_values_whose_schema_checks_the_type() -> None:
     defs = published_schema()["$defs"]
+    seen = set()
     for kind in ("field", "namedField", "index", "relation", "acl"):
         for key, sub in defs[kind]["properties"].items():
             if key in _TYPE_ONLY:
                 assert set(sub) <= {"type", "description"}, (kind, key, sub)
+                seen.add(key)
+            if key in _TYPE_ONLY_ITEMS:
+                assert set(sub) <= {"type", "minItems", "items", "description"}, (kind, key)
+                assert set(sub["items"]) <= {"type"}, (kind, key, sub)
+                seen.add(key)
+    assert seen == _TYPE_ONLY | _TYPE_ONLY_ITEMS  # every masked key is checked here
 
 
 scalars = st.one_of(
@@ -40,6 +47,41 @@ field_like = st.dictionaries(
     st.one_of(scalars, st.lists(scalars, max_size=3)),
     max_size=6,
 )
+
+
+relation_like = st.dictionaries(
+    st.sampled_from(["name", "type", "entity", "target", "field", "foreignKey", "onDelete"]),
+    st.one_of(scalars, st.sampled_from(["belongsTo", "hasMany", "Cascade"])),
+    max_size=5,
+)
+index_like = st.dictionaries(
+    st.sampled_from(["fields", "unique", "name"]),
+    st.one_of(scalars, st.lists(scalars, max_size=3)),
+    max_size=3,
+)
+acl_like = st.dictionaries(
+    st.sampled_from(["read", "create", "rowLevel", "other"]),
+    st.one_of(scalars, st.lists(scalars, max_size=3)),
+    max_size=3,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.tuples(st.just("relation"), st.lists(relation_like, min_size=1, max_size=6)),
+        st.tuples(st.just("index"), st.lists(index_like, min_size=1, max_size=6)),
+        st.tuples(st.just("acl"), st.lists(acl_like, min_size=1, max_size=6)),
+    )
+)
+def test_memo_matches_plain_validation_for_relations_indexes_acl(
+    case: tuple[str, list[dict[str, Any]]],
+) -> None:
+    kind, items = case
+    validator = schema_check._validators()[kind]
+    for item in items:
+        plain = [e.message for e in validator.iter_errors(item)]
+        assert [e.message for e in schema_check._errors(kind, item)] == plain
 
 
 @settings(max_examples=300, deadline=None)

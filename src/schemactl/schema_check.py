@@ -131,7 +131,12 @@ def _errors(kind: str, instance: Any) -> tuple[Any, ...]:
 # memo key keeps their type and drops the text, so fields that differ only in names or
 # descriptions share one validation.  Invalid instances are always re-validated as they
 # are, so diagnostics quote the real values.
-_TYPE_ONLY = frozenset({"description", "name", "column", "renamedFrom", "default"})
+_TYPE_ONLY = frozenset(
+    {"description", "name", "column", "renamedFrom", "default", "entity", "target", "field",
+     "foreignKey", "references", "rowLevel"}
+)  # fmt: skip
+# Keys holding lists whose sub-schema checks the length and each item's type only.
+_TYPE_ONLY_ITEMS = frozenset({"fields", "create", "read", "update", "delete"})
 _valid: dict[tuple[str, str], bool] = {}
 
 
@@ -139,7 +144,15 @@ def _child_key(instance: Any) -> str:
     if not isinstance(instance, dict):
         return repr(instance)
     # repr() tells 1 from "1" from True and keeps the order of keys
-    return repr([(k, type(v).__name__ if k in _TYPE_ONLY else v) for k, v in instance.items()])
+    return repr([(k, _masked(k, v)) for k, v in instance.items()])
+
+
+def _masked(key: str, value: Any) -> Any:
+    if key in _TYPE_ONLY:
+        return type(value).__name__
+    if key in _TYPE_ONLY_ITEMS and isinstance(value, list):
+        return [type(v).__name__ for v in value]
+    return value
 
 
 def check_document(data: Any, file: str) -> list[Diagnostic]:

@@ -7,7 +7,8 @@ against the current files.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import MISSING, fields
+from functools import cache
 from typing import Any
 
 from .model import Acl, Check, Entity, Field, ForeignKey, Index, Relation
@@ -21,30 +22,40 @@ _NESTED: dict[str, type] = {
 }
 
 
+@cache
+def _layout(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of each dataclass field but ``loc``; MISSING when it has none."""
+    return tuple((f.name, f.default) for f in fields(cls) if f.name != "loc")
+
+
+@cache
+def _names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 def to_data(value: Any) -> Any:
     """Plain JSON data; dataclass fields at their default value are left out (compact)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for f in fields(value):
-            if f.name == "loc":
-                continue
-            v = getattr(value, f.name)
-            if f.default is not MISSING and v == f.default:
-                continue
-            out[f.name] = to_data(v)
-        return out
     if isinstance(value, tuple | list):
         return [to_data(v) for v in value]
-    return value
+    cls: type = type(value)
+    if not hasattr(cls, "__dataclass_fields__"):
+        return value
+    out = {}
+    for name, default in _layout(cls):
+        v = getattr(value, name)
+        if default is not MISSING and v == default:
+            continue
+        out[name] = to_data(v)
+    return out
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
-    kw: dict[str, Any] = {}
-    names = {f.name for f in fields(cls)}
-    for k, v in data.items():
-        if k not in names:
-            continue  # a field a newer version added; ignored rather than fatal
-        kw[k] = tuple(v) if isinstance(v, list) else v
+    names = _names(cls)
+    kw = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in data.items()
+        if k in names  # a field a newer version added is ignored rather than fatal
+    }
     return cls(**kw)
 
 

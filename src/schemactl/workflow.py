@@ -88,13 +88,15 @@ def _current_sums(pr: ProjectResult, package: str) -> dict[str, str]:
     return {} if p is None else {e.name: e.checksum for e in p.owned_entities()}
 
 
-def _current_for(pr: ProjectResult, package: str) -> dict[str, dict[str, Any]]:
+def _owned(pr: ProjectResult, package: str) -> tuple[Entity, ...]:
     p = pr.project.package(package)
-    if p is None:
-        return {}
+    return () if p is None else p.owned_entities()
+
+
+def _current_for(pr: ProjectResult, package: str) -> dict[str, dict[str, Any]]:
     return {
         e.name: {"package": package, "checksum": e.checksum, "definition": to_data(e)}
-        for e in p.owned_entities()
+        for e in _owned(pr, package)
     }
 
 
@@ -198,10 +200,10 @@ def _render(ops: list[Any]) -> tuple[str, str]:
     return render_up(ops), render_down(ops)
 
 
-def _plan_ops(base: dict[str, Any], target: dict[str, Any], namespace: str) -> list[Any]:
+def _plan_ops(base: dict[str, Any], current: list[Entity], namespace: str) -> list[Any]:
     from .plan import plan_package
 
-    return plan_package(_entities(base), _entities(target), namespace=namespace)
+    return plan_package(_entities(base), current, namespace=namespace)
 
 
 def _id_stamp(data: dict[str, Any], now: datetime) -> str:
@@ -298,7 +300,8 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                 (v["definition"]["namespace"] for v in base.values()), pkg
             )
             namespaces[pkg] = ns  # a package whose files are gone keeps its old schema
-            ops = _plan_ops(base, target, ns)
+            current = sorted(_owned(pr, pkg), key=lambda e: e.name)
+            ops = _plan_ops(base, current, ns)
             for m in pending:
                 m["status"] = SUPERSEDED
                 m["superseded_at"] = now.isoformat()
