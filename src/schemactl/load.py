@@ -97,6 +97,7 @@ class Loaded:
     diagnostics: tuple[Diagnostic, ...]
 
 
+_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
@@ -144,100 +145,100 @@ def load_text(text: str, file: str) -> Loaded:
     def err(code: str, msg: str, line: int, col: int, hint: str | None = None) -> Diagnostic:
         return Diagnostic("error", code, msg, file, line, col, hint=hint)
 
-    if not text.strip() or all(
-        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
-    ):
+    if _CONTENT.search(text) is None:  # nothing but blank lines and comments
         return Loaded(
             None,
             (err("SC106", "the file is empty", 1, 1, "start with `entities:` and a list"),),
         )
 
+    def refuse_node(ev: Any, line: int, col: int) -> None:
+        if ev.anchor is not None:
+            raise _Abort(
+                err(
+                    "SC104",
+                    f"anchor &{ev.anchor} is not allowed",
+                    line,
+                    col,
+                    "write the value out in full; anchors and aliases are refused "
+                    "so that a small file cannot expand into a huge one",
+                )
+            )
+        tag = ev.tag
+        if tag is not None and tag not in _STD_TAGS and tag != "!":
+            raise _Abort(
+                err(
+                    "SC104",
+                    f"YAML tag {tag} is not allowed",
+                    line,
+                    col,
+                    "remove the tag; plain values are typed by the schema",
+                )
+            )
+
+    def key_of(value: Any, top: YMap, line: int, col: int) -> str:
+        if not isinstance(value, str):
+            diags.append(err("SC200", f"key {value!r} is not a string", line, col, "quote the key"))
+            value = str(value)
+        if value in top:
+            kl, _ = top.key_pos(value)
+            diags.append(
+                err(
+                    "SC103",
+                    f"duplicate key '{value}' (first at line {kl})",
+                    line,
+                    col,
+                    "remove one of the two; YAML keeps only the last",
+                )
+            )
+        return value
+
+    # The hot loop: one branch per event class, names bound locally.  ``keys[-1]`` is the
+    # pending key of the innermost mapping with its position, or None when a key is next.
     parser = _Parser(text)
+    get_event = parser.get_event
+    scalar_event, map_start, seq_start = (
+        yaml.ScalarEvent,
+        yaml.MappingStartEvent,
+        (yaml.SequenceStartEvent),
+    )
+    map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     stack: list[Any] = []  # open containers
-    keys: list[Any] = []  # pending key per open mapping (None = expecting a key)
-    key_marks: list[tuple[int, int]] = []
+    keys: list[Any] = []
     root: Any = None
     try:
         try:
             while True:
-                ev: Any = parser.get_event()
+                ev: Any = get_event()
                 if ev is None:
                     break
                 cls = type(ev)
-                if (
-                    cls is yaml.ScalarEvent
-                    or cls is yaml.MappingStartEvent
-                    or cls is (yaml.SequenceStartEvent)
-                ):
+                if cls is scalar_event or cls is map_start or cls is seq_start:
                     mark = ev.start_mark
                     line, col = mark.line + 1, mark.column + 1
-                    if ev.anchor is not None:
-                        raise _Abort(
-                            err(
-                                "SC104",
-                                f"anchor &{ev.anchor} is not allowed",
-                                line,
-                                col,
-                                "write the value out in full; anchors and aliases are refused "
-                                "so that a small file cannot expand into a huge one",
-                            )
-                        )
-                    tag = ev.tag
-                    if tag is not None and tag not in _STD_TAGS and tag != "!":
-                        raise _Abort(
-                            err(
-                                "SC104",
-                                f"YAML tag {tag} is not allowed",
-                                line,
-                                col,
-                                "remove the tag; plain values are typed by the schema",
-                            )
-                        )
-                    if cls is yaml.ScalarEvent:
-                        value = _scalar(ev, err, diags, line, col)
+                    if ev.anchor is not None or ev.tag is not None:
+                        refuse_node(ev, line, col)
+                    if cls is scalar_event:
+                        value = ev.value if ev.style else _scalar(ev, err, diags, line, col)
                         container: Any = None
-                    elif cls is yaml.MappingStartEvent:
+                    elif cls is map_start:
                         value = container = YMap((line, col))
                     else:
                         value = container = YList((line, col))
                     if stack:
                         top = stack[-1]
                         if type(top) is YMap:
-                            k = keys[-1]
-                            if k is None:  # this node is a key
+                            pending = keys[-1]
+                            if pending is None:  # this node is a key
                                 if container is not None:
                                     raise _Abort(
                                         err(
                                             "SC200", "a mapping key must be a plain name", line, col
                                         )
                                     )
-                                if not isinstance(value, str):
-                                    diags.append(
-                                        err(
-                                            "SC200",
-                                            f"key {value!r} is not a string",
-                                            line,
-                                            col,
-                                            "quote the key",
-                                        )
-                                    )
-                                    value = str(value)
-                                if value in top:
-                                    kl, kc = top.key_pos(value)
-                                    diags.append(
-                                        err(
-                                            "SC103",
-                                            f"duplicate key '{value}' (first at line {kl})",
-                                            line,
-                                            col,
-                                            "remove one of the two; YAML keeps only the last",
-                                        )
-                                    )
-                                keys[-1] = value
-                                key_marks[-1] = (line, col)
+                                keys[-1] = (key_of(value, top, line, col), line, col)
                             else:
+                                k, kl, kc = pending
                                 top[k] = value
-                                kl, kc = key_marks[-1]
                                 top.kpos[k] = (kl, kc, line, col)
                                 keys[-1] = None
                         else:
@@ -258,11 +259,9 @@ def load_text(text: str, file: str) -> Loaded:
                             )
                         stack.append(container)
                         keys.append(None)
-                        key_marks.append((0, 0))
-                elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                elif cls is map_end or cls is seq_end:
                     stack.pop()
                     keys.pop()
-                    key_marks.pop()
                 elif cls is yaml.AliasEvent:
                     mark = ev.start_mark
                     raise _Abort(
