@@ -69,7 +69,11 @@ def read(path: Path) -> dict[str, Any]:
     try:
         import orjson
 
-        data = orjson.loads(raw.decode("utf-8"))
+        try:
+            data = orjson.loads(raw)  # bytes: orjson checks the UTF-8 itself, no copy
+        except orjson.JSONDecodeError:
+            raw.decode("utf-8")  # a UnicodeDecodeError explains it better, if that is it
+            raise
     except UnicodeDecodeError as e:
         raise OperationalError(
             f"registry {path} is not UTF-8: {e.reason}",
