@@ -72,31 +72,44 @@ def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
     return h.hexdigest()
 
 
+def encode(drafts: list[Draft], diags: list[Diagnostic]) -> dict[str, Any]:
+    """One file's result as plain data (also how worker processes hand results back)."""
+    return {
+        "drafts": [_enc_draft(d) for d in drafts],
+        "diagnostics": [[getattr(d, f.name) for f in fields(Diagnostic)] for d in diags],
+    }
+
+
+def decode(doc: dict[str, Any]) -> tuple[list[Draft], list[Diagnostic]]:
+    return [_draft(d) for d in doc["drafts"]], [Diagnostic(*d) for d in doc["diagnostics"]]
+
+
 def get(root: Path, k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
+    import orjson
+
     path = directory(root) / k[:2] / f"{k}.json"
     try:
-        doc = json.loads(path.read_bytes())
+        doc = orjson.loads(path.read_bytes())
         if doc.get("key") != k:
             return None
-        return [_draft(d) for d in doc["drafts"]], [Diagnostic(*d) for d in doc["diagnostics"]]
+        return decode(doc)
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
 
-def put(root: Path, k: str, drafts: list[Draft], diags: list[Diagnostic]) -> None:
+def put(root: Path, k: str, encoded: dict[str, Any]) -> None:
+    """Store ``encode(...)`` of one file under key ``k``, atomically; never fails."""
+    import orjson
+
     folder = directory(root) / k[:2]
-    doc = {
-        "key": k,
-        "drafts": [_enc_draft(d) for d in drafts],
-        "diagnostics": [[getattr(d, f.name) for f in fields(Diagnostic)] for d in diags],
-    }
     try:
+        data = orjson.dumps({"key": k, **encoded})
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, separators=(",", ":"), ensure_ascii=False)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, folder / f"{k}.json")
-    except (OSError, RuntimeError):  # RuntimeError: no home directory to cache in
+    except (OSError, RuntimeError, TypeError):  # RuntimeError: no home directory to cache in
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)
 

@@ -12,6 +12,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .config import Config, load_config
 from .conflicts import choose_owners, name_collisions, package_clashes
@@ -117,34 +118,44 @@ def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list
             misses.append((i, k, raw))
         else:
             results[i] = hit
-    todo = [found[i] for i, _, _ in misses]
+    todo = [(found[i], ckey) for i, ckey, _ in misses]
     jobs = _jobs()
     if len(todo) >= PARALLEL_MIN_FILES and jobs > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # This process takes the first share itself; the others go to jobs - 1 workers,
+        # which write their cache entries and hand results back as plain data.
         chunks = [todo[j::jobs] for j in range(jobs)]
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as ex:
-            parts = list(ex.map(_read_chunk, chunks, [config] * jobs))
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs - 1, mp_context=ctx) as ex:
+            futures = [ex.submit(_read_chunk, c, config, True) for c in chunks[1:]]
+            parts = [_read_chunk(chunks[0], config, False)]
+            parts += [[cache.decode(doc) for doc in f.result()] for f in futures]
         computed: list[tuple[list[Draft], list[Diagnostic]]] = [([], [])] * len(todo)
         for j, part in enumerate(parts):
             for n, res in enumerate(part):
                 computed[j + n * jobs] = res
     else:
-        computed = _read_chunk(todo, config)
-    for (i, ckey, _), res in zip(misses, computed, strict=True):
+        computed = _read_chunk(todo, config, False)
+    for (i, _, _), res in zip(misses, computed, strict=True):
         results[i] = res
-        if ckey is not None:
-            cache.put(config.root, ckey, *res)
     return [r if r is not None else ([], []) for r in results]
 
 
-def _read_chunk(found: list[Found], config: Config) -> list[tuple[list[Draft], list[Diagnostic]]]:
-    out = []
-    for f in found:
+def _read_chunk(items: list[tuple[Found, str | None]], config: Config, encoded: bool) -> list[Any]:
+    """Read each file; store it in the cache under its key (when it has one); return the
+    results as objects, or as ``cache.encode`` data for a worker to hand back."""
+    from . import cache
+
+    out: list[Any] = []
+    for f, ckey in items:
         diags: list[Diagnostic] = []
         drafts = read_package(f, config, diags)
-        out.append((drafts, diags))
+        doc = cache.encode(drafts, diags) if encoded or ckey is not None else None
+        if ckey is not None and doc is not None:
+            cache.put(config.root, ckey, doc)
+        out.append(doc if encoded else (drafts, diags))
     return out
 
 

@@ -55,7 +55,10 @@ def dumps(data: dict[str, Any]) -> str:
     import orjson
 
     opts = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
-    return orjson.dumps(data, option=opts).decode("utf-8")
+    try:
+        return orjson.dumps(data, option=opts).decode("utf-8")
+    except TypeError:  # an integer beyond 64 bits (a decimal default): same bytes, slower
+        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def read(path: Path) -> dict[str, Any]:
