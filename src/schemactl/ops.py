@@ -11,6 +11,7 @@ or the reverse needs the full definition.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, is_dataclass
+from functools import cache
 from typing import Any
 
 from .model import Check, Entity, Field, ForeignKey, Index
@@ -477,6 +478,7 @@ def _widens_decimal(o: Field, n: Field) -> bool:
     return ns_ >= os_ and (n.precision - ns_) >= (o.precision - os_)
 
 
+@cache
 def _snake(name: str) -> str:
     out = []
     for i, ch in enumerate(name):

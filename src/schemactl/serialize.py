@@ -33,11 +33,16 @@ def _names(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in fields(cls))
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_data(value: Any) -> Any:
     """Plain JSON data; dataclass fields at their default value are left out (compact)."""
-    if isinstance(value, tuple | list):
-        return [to_data(v) for v in value]
     cls: type = type(value)
+    if cls in _SCALARS:
+        return value
+    if cls is tuple or cls is list:
+        return [v if type(v) in _SCALARS else to_data(v) for v in value]
     if not hasattr(cls, "__dataclass_fields__"):
         return value
     out = {}
@@ -45,7 +50,7 @@ def to_data(value: Any) -> Any:
         v = getattr(value, name)
         if default is not MISSING and v == default:
             continue
-        out[name] = to_data(v)
+        out[name] = v if type(v) in _SCALARS else to_data(v)
     return out
 
 
