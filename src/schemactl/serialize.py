@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, fields
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from .model import Acl, Check, Entity, Field, ForeignKey, Index, Relation
@@ -23,9 +24,14 @@ _NESTED: dict[str, type] = {
 
 
 @cache
-def _layout(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(name, default) of each dataclass field but ``loc``; MISSING when it has none."""
-    return tuple((f.name, f.default) for f in fields(cls) if f.name != "loc")
+def _layout(cls: type) -> tuple[tuple[tuple[str, Any], ...], Any]:
+    """(name, default) of each dataclass field but ``loc`` (MISSING when it has none), and
+    a getter returning all their values at once."""
+    layout = tuple((f.name, f.default) for f in fields(cls) if f.name != "loc")
+    names = [name for name, _ in layout]
+    if len(names) == 1:  # attrgetter of one name returns the value, not a 1-tuple
+        return layout, lambda obj: (getattr(obj, names[0]),)
+    return layout, attrgetter(*names)
 
 
 @cache
@@ -45,9 +51,9 @@ def to_data(value: Any) -> Any:
         return [v if type(v) in _SCALARS else to_data(v) for v in value]
     if not hasattr(cls, "__dataclass_fields__"):
         return value
+    layout, getter = _layout(cls)
     out = {}
-    for name, default in _layout(cls):
-        v = getattr(value, name)
+    for (name, default), v in zip(layout, getter(value), strict=True):
         if default is not MISSING and v == default:
             continue
         out[name] = v if type(v) in _SCALARS else to_data(v)
