@@ -91,15 +91,18 @@ _shell_ok: dict[tuple[Any, ...], bool] = {}
 
 def _shape(instance: Any) -> tuple[Any, ...] | None:
     """What the ``top``/``entity`` shell schemas can see of a mapping: its keys, the JSON
-    type of each value, whether a container is empty, and the ``checksum`` value (the only
-    one with a pattern).  Two instances with the same shape are valid or invalid alike."""
+    type of each value, whether a container is empty, and a string or null ``checksum``
+    (the only value with a pattern; any other type is invalid whatever it holds).  Two
+    instances with the same shape are valid or invalid alike."""
     if not isinstance(instance, dict):
         return None
     return tuple(
         (
             k,
             type(v).__name__,
-            v if k == "checksum" else (bool(v) if isinstance(v, dict | list) else None),
+            v
+            if k == "checksum" and (v is None or isinstance(v, str))
+            else (bool(v) if isinstance(v, dict | list) else None),
         )
         for k, v in instance.items()
     )
