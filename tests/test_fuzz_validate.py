@@ -115,3 +115,86 @@ def test_unhashable_values_where_a_string_is_expected(tmp_path: Path) -> None:
         result = load_project(tmp_path)
         errors = {d.code for d in result.diagnostics if d.severity == "error"}
         assert errors and errors <= {"SC200", "SC201", "SC202"}, result.diagnostics
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=12)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["packageId", "schema", "path", "entities", "namespace", "x"]),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
+toml_values = st.one_of(
+    st.booleans(),
+    st.integers(-3, 3),
+    st.text(alphabet="abc_./*-PUs ", max_size=12),
+    st.lists(st.text(alphabet="abc/*", max_size=6), max_size=3),
+)
+toml_tables = st.dictionaries(
+    st.sampled_from(
+        ["packages", "registry", "migrations", "naming", "namespaces", "owners", "external",
+         "bogus"]
+    ),
+    st.one_of(
+        toml_values,
+        st.dictionaries(
+            st.sampled_from(["tables", "columns", "User", "storage", "table", "key", "type"]),
+            st.one_of(
+                toml_values,
+                st.dictionaries(st.sampled_from(["table", "key", "type", "x"]), toml_values),
+            ),
+            max_size=3,
+        ),
+    ),
+    max_size=4,
+)  # fmt: skip
+
+
+def _toml(table: dict[str, object]) -> str:
+    import json as _json
+
+    def value(v: object) -> str:
+        return _json.dumps(v)  # JSON scalars and lists are TOML too
+
+    lines, subtables = [], []
+    for k, v in table.items():
+        if isinstance(v, dict):
+            subtables.append((k, v))
+        else:
+            lines.append(f"{k} = {value(v)}")
+    for name, sub in subtables:
+        nested = [(k, v) for k, v in sub.items() if isinstance(v, dict)]
+        lines.append(f"[{name}]")
+        lines += [f'"{k}" = {value(v)}' for k, v in sub.items() if not isinstance(v, dict)]
+        for k, v in nested:
+            lines.append(f'[{name}."{k}"]')
+            lines += [f"{kk} = {value(vv)}" for kk, vv in v.items()]
+    return "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(meta=json_values, config=toml_tables)
+def test_arbitrary_metadata_and_config_never_crash_the_cli(
+    tmp_path_factory: object, meta: object, config: dict[str, object]
+) -> None:
+    import json as _json
+
+    from foundation_util import run_cli
+
+    root = Path(tmp_path_factory.mktemp("fuzzcfg"))  # type: ignore[attr-defined]
+    shutil.copytree(EXAMPLES / "packages" / "storage", root / "packages" / "storage")
+    (root / "packages" / "storage" / "seed" / "metadata.json").write_text(_json.dumps(meta))
+    (root / "schemactl.toml").write_text(_toml(config))
+    res = run_cli(root, "--json", "validate")  # exceptions propagate: none may
+    assert res.exit_code in (0, 1, 2), res.output
+    doc = _json.loads(res.stdout)
+    assert all(d["code"].startswith("SC") for d in doc["diagnostics"])
