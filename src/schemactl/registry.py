@@ -26,23 +26,6 @@ from .errors import OperationalError, UsageError
 FORMAT = 1
 LOCK_TIMEOUT = 60.0  # seconds; the environment variable SCHEMACTL_LOCK_TIMEOUT overrides it
 STATUSES = ("pending", "approved", "rejected", "superseded")
-# What every record / baseline entry must hold for the workflow to read it.
-RECORD_KEYS = (
-    "id",
-    "package",
-    "status",
-    "created_at",
-    "changes",
-    "ops",
-    "destructive",
-    "sql",
-    "sql_checksum",
-    "base",
-    "base_state",
-    "target",
-    "target_state",
-)
-BASELINE_KEYS = ("package", "checksum", "definition")
 
 
 def empty() -> dict[str, Any]:
@@ -122,35 +105,147 @@ def read(path: Path) -> dict[str, Any]:
 def shape_problem(data: dict[str, Any]) -> str | None:
     """What makes ``data`` unusable as a registry (None when it is usable).
 
-    Only the structure the workflow relies on is checked; content (hashes, seals) is
-    `check`'s business."""
+    Everything the commands read is checked for presence and type, down to the entity
+    definitions, so that a hand edit or a bad merge stops a command with exit 3 instead of
+    a crash halfway.  Content (hashes, seals) is `check`'s business."""
     base, ms = data["baseline"], data["migrations"]
     if not isinstance(base, dict):
         return "'baseline' is not an object"
     for name, entry in base.items():
-        if not isinstance(entry, dict):
-            return f"baseline entry {name!r} is not an object"
-        for k in BASELINE_KEYS:
-            if k not in entry:
-                return f"baseline entry {name!r} lacks {k!r}"
-        if not isinstance(entry["package"], str) or not isinstance(entry["definition"], dict):
-            return f"baseline entry {name!r} has a malformed package or definition"
+        problem = _entry_problem(entry, with_migration=True)
+        if problem:
+            return f"baseline entry {name!r} {problem}"
     if not isinstance(ms, list):
         return "'migrations' is not a list"
     for i, m in enumerate(ms):
         if not isinstance(m, dict):
             return f"migrations[{i}] is not an object"
-        for k in RECORD_KEYS:
-            if k not in m:
-                return f"migrations[{i}] ({m.get('id', '?')}) lacks {k!r}"
-        if not all(isinstance(m[k], str) for k in ("id", "package", "status", "created_at")):
-            return f"migrations[{i}] has a malformed id, package, status or created_at"
-        if m["status"] not in STATUSES:
-            return f"migrations[{i}] ({m['id']}) has an unknown status {m['status']!r}"
-        if not isinstance(m["sql"], dict) or not isinstance(m["target"], dict):
-            return f"migrations[{i}] ({m['id']}) has a malformed sql or target"
-        if not isinstance(m["changes"], list) or not isinstance(m["base"], dict):
-            return f"migrations[{i}] ({m['id']}) has malformed changes or base"
+        problem = _record_problem(m)
+        if problem:
+            return f"migrations[{i}] ({m.get('id', '?')!s}) {problem}"
+    return None
+
+
+_STR, _OPT_STR, _BOOL, _INT = (str,), (str, type(None)), (bool,), (int,)
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": _STR,
+    "package": _STR,
+    "status": _STR,
+    "created_at": _STR,
+    "changes": (list,),
+    "ops": (list,),
+    "destructive": _BOOL,
+    "sql": (dict,),
+    "sql_checksum": _STR,
+    "base": (dict,),
+    "base_state": _STR,
+    "target": (dict,),
+    "target_state": _STR,
+}
+_RECORD_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "namespace": _STR,
+    "order": _INT,
+    "destructive_reasons": (list,),
+    "approved_by": _OPT_STR,
+    "approved_at": _OPT_STR,
+    "rejected_by": _OPT_STR,
+    "rejected_at": _OPT_STR,
+    "reason": _OPT_STR,
+    "record_hash": _STR,
+    "superseded_at": _STR,
+}
+
+
+def _typed(obj: dict[str, Any], required: dict[str, tuple[type, ...]],
+           optional: dict[str, tuple[type, ...]] | None = None) -> str | None:  # fmt: skip
+    for k, types in required.items():
+        if k not in obj:
+            return f"lacks {k!r}"
+        if not isinstance(obj[k], types) or (types == _INT and isinstance(obj[k], bool)):
+            return f"has a malformed {k!r}"
+    for k, types in (optional or {}).items():
+        if k in obj and not isinstance(obj[k], types):
+            return f"has a malformed {k!r}"
+    return None
+
+
+def _record_problem(m: dict[str, Any]) -> str | None:
+    problem = _typed(m, _RECORD_TYPES, _RECORD_OPTIONAL)
+    if problem:
+        return problem
+    if m["status"] not in STATUSES:
+        return f"has an unknown status {m['status']!r}"
+    if not all(isinstance(m["sql"].get(k), str) for k in ("up", "down")):
+        return "has a malformed 'sql' (needs up and down text)"
+    for c in m["changes"]:
+        if not isinstance(c, dict) or _typed(
+            c, {"entity": _STR, "action": _STR, "from": _OPT_STR, "to": _OPT_STR}
+        ):
+            return "has a malformed entry in 'changes'"
+    if not all(isinstance(op, dict) and isinstance(op.get("op"), str) for op in m["ops"]):
+        return "has a malformed entry in 'ops'"
+    if not all(isinstance(v, str) for v in m["base"].values()):
+        return "has a malformed 'base'"
+    if not all(isinstance(v, str) for v in m.get("destructive_reasons", [])):
+        return "has a malformed 'destructive_reasons'"
+    for name, entry in m["target"].items():
+        problem = _entry_problem(entry, with_migration=False)
+        if problem:
+            return f"target {name!r} {problem}"
+    return None
+
+
+def _entry_problem(entry: Any, *, with_migration: bool) -> str | None:
+    if not isinstance(entry, dict):
+        return "is not an object"
+    optional: dict[str, tuple[type, ...]] | None = {"migration": _STR} if with_migration else None
+    problem = _typed(entry, {"package": _STR, "checksum": _STR, "definition": (dict,)}, optional)
+    if problem:
+        return problem
+    return _definition_problem(entry["definition"])
+
+
+_DEF_TYPES: dict[str, tuple[type, ...]] = {
+    "name": _STR,
+    "package": _STR,
+    "namespace": _STR,
+    "table": _STR,
+    "pk_name": _STR,
+    "checksum": _STR,
+    "primary_key": (list,),
+}
+_DEF_LISTS: dict[str, dict[str, tuple[type, ...]]] = {
+    "fields": {"name": _STR, "column": _STR, "type": _STR},
+    "indexes": {"name": _STR, "fields": (list,), "columns": (list,)},
+    "checks": {"name": _STR, "column": _STR, "kind": _STR, "values": (list,)},
+    "relations": {"name": _STR, "kind": _STR, "target": _STR},
+    "foreign_keys": {
+        "name": _STR,
+        "relation": _STR,
+        "columns": (list,),
+        "ref_namespace": _STR,
+        "ref_table": _STR,
+        "ref_columns": (list,),
+    },
+}
+
+
+def _definition_problem(d: dict[str, Any]) -> str | None:
+    from .model import FIELD_TYPES
+
+    problem = _typed(d, _DEF_TYPES)
+    if problem:
+        return "definition " + problem
+    for key, shape in _DEF_LISTS.items():
+        items = d.get(key, [])
+        if not isinstance(items, list) or not all(
+            isinstance(x, dict) and _typed(x, shape) is None for x in items
+        ):
+            return f"definition has a malformed {key!r}"
+    if not all(f["type"] in FIELD_TYPES for f in d.get("fields", [])):
+        return "definition has a field of unknown type"
+    if not isinstance(d.get("acl", {}), dict):
+        return "definition has a malformed 'acl'"
     return None
 
 

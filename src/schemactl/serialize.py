@@ -71,6 +71,22 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 
 
 def entity_from_data(data: dict[str, Any]) -> Entity:
+    """The ``Entity`` a registry definition describes.  A definition that does not build
+    one (a hand edit the shape check let through) is an operational error, exit 3."""
+    try:
+        return _entity(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        from .errors import OperationalError
+
+        name = data.get("name") if isinstance(data, dict) else None
+        raise OperationalError(
+            f"the registry holds a malformed definition of entity {name!r}: {e}",
+            hint="restore .schemactl/registry.json from git",
+            code="SC000",
+        ) from None
+
+
+def _entity(data: dict[str, Any]) -> Entity:
     kw = dict(data)
     for key, cls in _NESTED.items():
         kw[key] = [_build(cls, item) for item in data.get(key, [])]
