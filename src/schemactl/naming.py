@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 MAX_IDENT = 63
 
@@ -111,6 +111,7 @@ def column_name(field: str, style: str) -> str:
     return field if style == "preserve" else snake(field)
 
 
+@lru_cache(maxsize=1 << 16)
 def shorten(name: str) -> str:
     """Fit a derived name into 63 bytes deterministically (cut + ``_`` + 8 hex of its hash)."""
     raw = name.encode("utf-8")

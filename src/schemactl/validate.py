@@ -243,7 +243,7 @@ def _draft(ctx: _Ctx, ent: YMap, base: tuple[Any, ...], config: Config) -> Draft
         package=ctx.found.id,
         namespace=ctx.found.namespace,
         file=ctx.found.file,
-        loc=ctx.loc((*base, "name")),
+        loc=Loc(ctx.found.file, *ent.value_pos("name")),
         table=table,
         table_override=table_override,
         fields=tuple(fields),
@@ -533,7 +533,8 @@ def _indexes(
         cols = tuple(by_name[f].column for f in ix["fields"])
         unique = bool(ix.get("unique"))
         name = ix["name"] if user_named else derived("uq" if unique else "idx", table, cols)
-        declared.append(Index(name, tuple(ix["fields"]), cols, unique, user_named, ctx.loc(path)))
+        loc = Loc(ctx.found.file, *ix.pos)  # = ctx.loc(path), without walking from the root
+        declared.append(Index(name, tuple(ix["fields"]), cols, unique, user_named, loc))
     all_ix = list(declared)
     covered = {(ix.fields, ix.unique) for ix in declared}
     for f in by_name.values():
@@ -665,7 +666,7 @@ def _relations(
                 on_delete=r.get("onDelete"),
                 on_update=r.get("onUpdate"),
                 optional=bool(r.get("optional")),
-                loc=ctx.loc(path),
+                loc=Loc(ctx.found.file, *r.pos),
             )
         )
     return out
