@@ -4,6 +4,7 @@ in deploy_util.py; add further fixtures below."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,17 @@ def pytest_configure(config: pytest.Config) -> None:
     processes inherit it); tests of the cache itself point it elsewhere per test."""
     if "SCHEMACTL_CACHE_DIR" not in os.environ:
         os.environ["SCHEMACTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="schemactl-test-cache-")
+        config.stash[_OWN_CACHE] = os.environ["SCHEMACTL_CACHE_DIR"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_CACHE, None)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
+        os.environ.pop("SCHEMACTL_CACHE_DIR", None)
+
+
+_OWN_CACHE = pytest.StashKey[str]()
 
 
 @pytest.fixture(scope="session")
