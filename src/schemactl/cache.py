@@ -51,8 +51,8 @@ def _shape() -> str:
 _SALT = f"schemactl {__version__} cache {FORMAT} {_shape()}".encode()
 
 
-def directory(root: Path | None = None) -> Path:
-    """Where entries live (``root`` is accepted for callers' convenience, not used)."""
+def directory() -> Path:
+    """Where entries live."""
     env = os.environ.get("SCHEMACTL_CACHE_DIR")
     if env:
         return Path(env)
@@ -84,10 +84,10 @@ def decode(doc: dict[str, Any]) -> tuple[list[Draft], list[Diagnostic]]:
     return [_draft(d) for d in doc["drafts"]], [Diagnostic(*d) for d in doc["diagnostics"]]
 
 
-def get(root: Path, k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
+def get(k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
     import orjson
 
-    path = directory(root) / k[:2] / f"{k}.json"
+    path = directory() / k[:2] / f"{k}.json"
     try:
         doc = orjson.loads(path.read_bytes())
         if doc.get("key") != k:
@@ -97,11 +97,11 @@ def get(root: Path, k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
         return None
 
 
-def put(root: Path, k: str, encoded: dict[str, Any]) -> None:
+def put(k: str, encoded: dict[str, Any]) -> None:
     """Store ``encode(...)`` of one file under key ``k``, atomically; never fails."""
     import orjson
 
-    folder = directory(root) / k[:2]
+    folder = directory() / k[:2]
     try:
         data = orjson.dumps({"key": k, **encoded})
         folder.mkdir(parents=True, exist_ok=True)

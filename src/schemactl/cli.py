@@ -281,9 +281,6 @@ def main(argv: list[str] | None = None) -> None:
     (one JSON document with --json; a hint when a global option follows the command)."""
     cx = _click_exceptions()
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "--version":  # fast path: no typer import cost
-        print(f"schemactl {__version__}")
-        return
     try:
         code = app(args=args, prog_name="schemactl", standalone_mode=False)
     except cx.UsageError as e:

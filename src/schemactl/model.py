@@ -207,11 +207,14 @@ class Project:
     packages: tuple[Package, ...]
     externals: tuple[External, ...] = ()
 
+    _by_id: dict[str, Package] = dc_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # a lookup table, so that asking for each of 1,000 packages is not quadratic
+        object.__setattr__(self, "_by_id", {p.id: p for p in self.packages})
+
     def package(self, package_id: str) -> Package | None:
-        for p in self.packages:
-            if p.id == package_id:
-                return p
-        return None
+        return self._by_id.get(package_id)
 
     def entity_owner(self, name: str) -> Entity | None:
         for p in self.packages:

@@ -113,7 +113,7 @@ def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list
             misses.append((i, None, None))
             continue
         k = cache.key(f, raw, naming)
-        hit = cache.get(config.root, k)
+        hit = cache.get(k)
         if hit is None:
             misses.append((i, k, raw))
         else:
@@ -154,7 +154,7 @@ def _read_chunk(items: list[tuple[Found, str | None]], config: Config, encoded: 
         drafts = read_package(f, config, diags)
         doc = cache.encode(drafts, diags) if encoded or ckey is not None else None
         if ckey is not None and doc is not None:
-            cache.put(config.root, ckey, doc)
+            cache.put(ckey, doc)
         out.append(doc if encoded else (drafts, diags))
     return out
 

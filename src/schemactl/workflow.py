@@ -79,10 +79,6 @@ class _Index:
         return [m for m in self.migrations.get(package, ()) if m["status"] == status]
 
 
-def _baseline_for(data: dict[str, Any], package: str) -> dict[str, dict[str, Any]]:
-    return {n: b for n, b in data["baseline"].items() if b["package"] == package}
-
-
 def _current_sums(pr: ProjectResult, package: str) -> dict[str, str]:
     p = pr.project.package(package)
     return {} if p is None else {e.name: e.checksum for e in p.owned_entities()}
@@ -615,13 +611,11 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
     data = registry.read(config.registry_path)
     diags = list(pr.diagnostics)
     if not has_errors(diags):
+        idx = _Index(data)
         on_disk = {p.id for p in pr.project.packages}
-        for gone in sorted({b["package"] for b in data["baseline"].values()} - on_disk):
-            if not any(
-                m["package"] == gone and m["status"] == PENDING and m["target"] == {}
-                for m in data["migrations"]
-            ):
-                names = sorted(_baseline_for(data, gone))
+        for gone in sorted(set(idx.base) - on_disk):
+            if not any(m["target"] == {} for m in idx.with_status(gone, PENDING)):
+                names = sorted(idx.base[gone])
                 diags.append(
                     Diagnostic(
                         "error",
@@ -632,7 +626,6 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                         hint="run `schemactl scan` and get the migration approved",
                     )
                 )
-        idx = _Index(data)
         for p in pr.project.packages:
             base = {k: v["checksum"] for k, v in idx.base.get(p.id, {}).items()}
             cur = _current_sums(pr, p.id)
