@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def pytest_configure(config: pytest.Config) -> None:
     """Keep schemactl's validation cache out of the user's home during the tests (child
     processes inherit it); tests of the cache itself point it elsewhere per test."""
+    os.environ["SCHEMACTL_CHECK_WRITES"] = "1"  # every registry written is shape-checked
     if "SCHEMACTL_CACHE_DIR" not in os.environ:
         os.environ["SCHEMACTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="schemactl-test-cache-")
         config.stash[_OWN_CACHE] = os.environ["SCHEMACTL_CACHE_DIR"]

@@ -84,13 +84,32 @@ def decode(doc: dict[str, Any]) -> tuple[list[Draft], list[Diagnostic]]:
     return [_draft(d) for d in doc["drafts"]], [Diagnostic(*d) for d in doc["diagnostics"]]
 
 
+_BIG = 2.0**63
+_NUMBERS = [i for i, f in enumerate(fields(Field)) if f.name in ("default", "min", "max")]
+
+
+def _lossy(doc: dict[str, Any]) -> bool:
+    """Whether orjson read an integer beyond 64 bits (a decimal default or bound) as a
+    float: such an entry is recomputed rather than decoded inexactly."""
+    for d in doc["drafts"]:
+        for f in d["fields"]:
+            for i in _NUMBERS:
+                v = f[i]
+                if type(v) is float and not -_BIG < v < _BIG:
+                    return True
+        for c in d["checks"]:
+            if any(type(v) is float and not -_BIG < v < _BIG for v in c[3]):
+                return True
+    return False
+
+
 def get(k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
     import orjson
 
     path = directory() / k[:2] / f"{k}.json"
     try:
         doc = orjson.loads(path.read_bytes())
-        if doc.get("key") != k:
+        if doc.get("key") != k or _lossy(doc):
             return None
         return decode(doc)
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError):

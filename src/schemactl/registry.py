@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,33 +33,52 @@ def empty() -> dict[str, Any]:
 
 
 def dumps(data: dict[str, Any]) -> str:
-    """Sorted keys, two-space indent, UTF-8, final newline (orjson: the stdlib's indenting
-    encoder is pure Python and ten times slower on a large registry)."""
-    import orjson
+    """Sorted keys, two-space indent, UTF-8, final newline: ``registry_index.render``."""
+    from .registry_index import render
 
-    opts = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
-    try:
-        return orjson.dumps(data, option=opts).decode("utf-8")
-    except TypeError:  # an integer beyond 64 bits (a decimal default): same bytes, slower
-        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return render(data).text.decode("utf-8")
 
 
-def read(path: Path) -> dict[str, Any]:
-    """The registry at ``path`` (empty if absent).  Unreadable -> OperationalError (exit 3)."""
+def read(path: Path, *, remember: bool = True) -> dict[str, Any]:
+    """The registry at ``path`` (empty if absent).  Unreadable -> OperationalError (exit 3).
+
+    Bytes this schemactl has indexed before come back with lazily parsed records
+    (``registry_index``); others are parsed and shape-checked in full, and indexed when
+    ``remember`` is set and they are laid out as ``dumps`` writes them."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return empty()
     except OSError as e:
         raise OperationalError(f"cannot read registry {path}: {e.strerror}", code="SC000") from None
+    from . import cache, registry_index
+
+    key = registry_index.digest(raw) if cache.enabled else None
+    if key is not None:
+        indexed = registry_index.load(raw, key)
+        if indexed is not None:
+            return indexed
+    data = _parse(path, raw)
+    if key is not None and remember:
+        rendered = registry_index.render(data)
+        if rendered.index is not None and rendered.text == raw:
+            registry_index.store(key, rendered.index)
+    return data
+
+
+def _parse(path: Path, raw: bytes) -> dict[str, Any]:
     try:
         import orjson
+
+        from .registry_index import lossy_registry
 
         try:
             data = orjson.loads(raw)  # bytes: orjson checks the UTF-8 itself, no copy
         except orjson.JSONDecodeError:
             raw.decode("utf-8")  # a UnicodeDecodeError explains it better, if that is it
             raise
+        if lossy_registry(data):  # an integer beyond 64 bits: the stdlib keeps it exact
+            data = json.loads(raw)
     except UnicodeDecodeError as e:
         raise OperationalError(
             f"registry {path} is not UTF-8: {e.reason}",
@@ -118,7 +137,7 @@ def shape_problem(data: dict[str, Any]) -> str | None:
     if not isinstance(ms, list):
         return "'migrations' is not a list"
     for i, m in enumerate(ms):
-        if not isinstance(m, dict):
+        if not isinstance(m, Mapping):
             return f"migrations[{i}] is not an object"
         problem = _record_problem(m)
         if problem:
@@ -156,7 +175,7 @@ _RECORD_OPTIONAL: dict[str, tuple[type, ...]] = {
 }
 
 
-def _typed(obj: dict[str, Any], required: dict[str, tuple[type, ...]],
+def _typed(obj: Mapping[str, Any], required: dict[str, tuple[type, ...]],
            optional: dict[str, tuple[type, ...]] | None = None) -> str | None:  # fmt: skip
     for k, types in required.items():
         if k not in obj:
@@ -169,7 +188,7 @@ def _typed(obj: dict[str, Any], required: dict[str, tuple[type, ...]],
     return None
 
 
-def _record_problem(m: dict[str, Any]) -> str | None:
+def _record_problem(m: Mapping[str, Any]) -> str | None:
     problem = _typed(m, _RECORD_TYPES, _RECORD_OPTIONAL)
     if problem:
         return problem
@@ -196,7 +215,7 @@ def _record_problem(m: dict[str, Any]) -> str | None:
 
 
 def _entry_problem(entry: Any, *, with_migration: bool) -> str | None:
-    if not isinstance(entry, dict):
+    if not isinstance(entry, Mapping):
         return "is not an object"
     optional: dict[str, tuple[type, ...]] | None = {"migration": _STR} if with_migration else None
     problem = _typed(entry, {"package": _STR, "checksum": _STR, "definition": (dict,)}, optional)
@@ -251,9 +270,19 @@ def _definition_problem(d: dict[str, Any]) -> str | None:
 
 def write(path: Path, data: dict[str, Any]) -> bool:
     """Atomically replace ``path`` with ``data``; False (and no write) when unchanged."""
-    text = dumps(data).encode("utf-8")
+    from . import cache, registry_index
+
+    if os.environ.get("SCHEMACTL_CHECK_WRITES"):  # the test suite: our own writes are checked
+        problem = shape_problem(data)
+        if problem:
+            raise AssertionError(f"schemactl is about to write a malformed registry: {problem}")
+    rendered = registry_index.render(data)
+    text = rendered.text
+    key = registry_index.digest(text) if cache.enabled and rendered.index is not None else None
     try:
         if path.read_bytes() == text:
+            if key is not None and not registry_index.has(key):
+                registry_index.store(key, rendered.index or {})
             return False
     except FileNotFoundError:
         pass
@@ -275,6 +304,8 @@ def write(path: Path, data: dict[str, Any]) -> bool:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+    if key is not None:
+        registry_index.store(key, rendered.index or {})
     return True
 
 
@@ -353,7 +384,7 @@ def transaction(path: Path, *, dry_run: bool = False) -> Iterator[dict[str, Any]
     """Lock, read, let the caller modify, write back if changed (unless ``dry_run``)."""
     with locked(path):
         _remove_stale_temporaries(path)
-        data = read(path)
+        data = read(path, remember=False)  # the write indexes what it writes
         yield data
         if not dry_run:
             write(path, data)

@@ -1,0 +1,321 @@
+"""The registry's byte layout and its index: how a command skips parsing an unchanged registry.
+
+With a thousand approved migrations ``registry.json`` is tens of megabytes, and parsing it
+all costs a second and hundreds of megabytes, although a ``scan`` reads little more than
+each record's package, status and checksums.  So:
+
+- ``render`` writes the registry exactly as ``registry.dumps`` does (sorted keys, two-space
+  indent, final newline: a test holds them byte-identical) and notes where every baseline
+  entry and migration record lies in those bytes, with its scalar fields.
+- That index is stored in the user cache directory (``cache.directory()``), keyed by the
+  SHA-256 of the registry's bytes and schemactl's version.  It is only ever made from bytes
+  that this schemactl wrote, or that it parsed and found well-shaped.
+- ``load`` finds the index for the bytes just read and returns the registry with each
+  record as a ``Record``: its scalar fields at hand, the rest parsed from its own slice of
+  the file the first time a caller reads it.  A record nobody touched is written back as
+  the very bytes it came from.
+
+An index that is missing, corrupt, for other bytes or from another version is ignored (the
+registry is then parsed in full, as without it); ``--no-cache`` bypasses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+FORMAT = 1
+_SALT = f"schemactl {__version__} registry-index {FORMAT}"
+_SCALARS = (str, int, float, bool, type(None))
+_DEPTH2 = b"\n    "  # records sit two levels deep: {"baseline": {name: record}} and [record]
+
+
+class Record(MutableMapping[str, Any]):
+    """One record of the registry (a baseline entry or a migration), parsed lazily.
+
+    Scalar fields come from the index; the first read of any other field parses the
+    record's slice of the file.  From then on the record is plain data, and it is
+    serialised afresh when the registry is written (its containers may have been changed
+    in place); an untouched record is written back as its original bytes."""
+
+    __slots__ = ("_data", "_head", "_keys", "_raw")
+
+    def __init__(self, raw: memoryview, keys: list[str], head: dict[str, Any]) -> None:
+        self._raw: memoryview | None = raw
+        self._keys = keys
+        self._head = head
+        self._data: dict[str, Any] | None = None
+
+    def _full(self) -> dict[str, Any]:
+        if self._data is None:
+            import orjson
+
+            assert self._raw is not None
+            data = orjson.loads(self._raw)
+            self._data = json.loads(bytes(self._raw)) if lossy(data) else data
+            self._raw = None
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        if self._data is None:
+            if key in self._head:
+                return self._head[key]
+            if key not in self._keys:
+                raise KeyError(key)
+        return self._full()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in (self._keys if self._data is None else self._data)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._full()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._full()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._keys if self._data is None else self._data))
+
+    def __len__(self) -> int:
+        return len(self._keys if self._data is None else self._data)
+
+    def __repr__(self) -> str:
+        state = "parsed" if self._data is not None else "lazy"
+        return f"<Record {state} {dict(self._head)!r}>"
+
+    def pristine(self) -> memoryview | None:
+        """The record's original bytes while nobody has read past its scalars."""
+        return self._raw
+
+
+_BIG = 2.0**63
+
+
+def _big(v: Any) -> bool:
+    return type(v) is float and not -_BIG < v < _BIG
+
+
+def lossy(record: Any) -> bool:
+    """Whether orjson may have read an integer beyond 64 bits in ``record`` (a decimal
+    default or bound in an entity definition) as a float: then it must be read again with
+    the stdlib, which keeps it exact.  Tolerates any shape (a hand edit is checked later)."""
+    if not isinstance(record, dict):
+        return False
+    defs = [record.get("definition")]
+    target = record.get("target")
+    if isinstance(target, dict):
+        defs += [e.get("definition") for e in target.values() if isinstance(e, dict)]
+    for d in defs:
+        if not isinstance(d, dict):
+            continue
+        fields, checks = d.get("fields"), d.get("checks")
+        for f in fields if isinstance(fields, list) else ():
+            if isinstance(f, dict) and any(_big(f.get(k)) for k in ("default", "min", "max")):
+                return True
+        for c in checks if isinstance(checks, list) else ():
+            values = c.get("values") if isinstance(c, dict) else None
+            if isinstance(values, list) and any(_big(v) for v in values):
+                return True
+    return False
+
+
+def lossy_registry(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    base, ms = data.get("baseline"), data.get("migrations")
+    return any(lossy(e) for e in (base.values() if isinstance(base, dict) else ())) or any(
+        lossy(m) for m in (ms if isinstance(ms, list) else ())
+    )
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _dumps(value: Any) -> bytes:
+    """Sorted keys, two-space indent (orjson: the stdlib's indenting encoder is pure Python
+    and ten times slower)."""
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits: the stdlib (floats in Python's repr)
+        return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def _record_bytes(rec: Any) -> bytes | memoryview:
+    if isinstance(rec, Record):
+        raw = rec.pristine()
+        if raw is not None:
+            return raw
+        rec = rec._full()
+    return _dumps(rec).replace(b"\n", _DEPTH2)
+
+
+def _summary(rec: Any) -> tuple[list[str], dict[str, Any]]:
+    if isinstance(rec, Record) and rec.pristine() is not None:
+        return rec._keys, rec._head
+    keys = sorted(rec)
+    return keys, {k: v for k in keys if isinstance(v := rec[k], _SCALARS)}
+
+
+class Rendered:
+    """The registry's bytes and, when its top level is the usual one, its index."""
+
+    def __init__(self, text: bytes, index: dict[str, Any] | None) -> None:
+        self.text = text
+        self.index = index
+
+
+def render(data: dict[str, Any]) -> Rendered:
+    """``registry.dumps(data)`` as bytes, assembled record by record, with the index."""
+    parts: list[bytes | memoryview] = [b"{"]
+    pos = 1
+    base_idx: list[Any] = []
+    mig_idx: list[Any] = []
+    indexable = isinstance(data.get("baseline"), dict) and isinstance(data.get("migrations"), list)
+
+    def add(b: bytes | memoryview) -> None:
+        nonlocal pos
+        parts.append(b)
+        pos += len(b)
+
+    keys = sorted(data)
+    for n, key in enumerate(keys):
+        value = data[key]
+        add(b"\n  " + _dumps(key) + b": ")
+        if key == "baseline" and indexable and value:
+            add(b"{")
+            for i, name in enumerate(sorted(value)):
+                add((b"\n    " if i == 0 else b",\n    ") + _dumps(name) + b": ")
+                rec = value[name]
+                body = _record_bytes(rec)
+                base_idx.append([name, pos, pos + len(body), *_summary(rec)])
+                add(body)
+            add(b"\n  }")
+        elif key == "migrations" and indexable and value:
+            add(b"[")
+            for i, rec in enumerate(value):
+                add(b"\n    " if i == 0 else b",\n    ")
+                body = _record_bytes(rec)
+                mig_idx.append([pos, pos + len(body), *_summary(rec)])
+                add(body)
+            add(b"\n  ]")
+        else:
+            add(_dumps(value).replace(b"\n", b"\n  "))
+        if n < len(keys) - 1:
+            add(b",")
+    add(b"\n}\n" if keys else b"}\n")
+    text = b"".join(parts)
+    index = None
+    if indexable:
+        top = {k: data[k] for k in keys if k not in ("baseline", "migrations")}
+        if all(isinstance(v, _SCALARS) for v in top.values()):
+            index = {"top": top, "baseline": base_idx, "migrations": mig_idx, "size": len(text)}
+    return Rendered(text, index)
+
+
+# ----------------------------------------------------------------------------- the index
+
+
+def digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _path(key: str) -> Path:
+    from .cache import directory
+
+    return directory() / "registry" / f"{key}.json"
+
+
+def store(key: str, index: dict[str, Any]) -> None:
+    """Keep the index of the registry whose bytes hash to ``key``; never fails."""
+    import orjson
+
+    path = _path(key)
+    body = orjson.dumps(index)
+    doc = (
+        orjson.dumps({"salt": _SALT, "key": key, "check": hashlib.sha256(body).hexdigest()})[:-1]
+        + b',"index":'
+        + body
+        + b"}"
+    )
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(doc)
+        os.replace(tmp, path)
+        _prune(path.parent, keep=path)
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to cache in
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+KEEP = 8  # indexes kept per cache directory: a few branches' registries
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Drop all but the newest few indexes: each is about 2% of its registry's size."""
+    try:
+        entries = sorted(
+            (e for e in os.scandir(folder) if e.name.endswith(".json")),
+            key=lambda e: e.stat().st_mtime_ns,
+            reverse=True,
+        )
+    except OSError:
+        return
+    for e in entries[KEEP:]:
+        if e.path != str(keep):
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)
+
+
+def has(key: str) -> bool:
+    return _path(key).exists()
+
+
+def load(raw: bytes, key: str) -> dict[str, Any] | None:
+    """The registry in ``raw`` built from its stored index (None when there is none usable)."""
+    import orjson
+
+    try:
+        doc = orjson.loads(_path(key).read_bytes())
+        body = orjson.dumps(doc["index"])
+        if (
+            doc.get("salt") != _SALT
+            or doc.get("key") != key
+            or doc.get("check") != hashlib.sha256(body).hexdigest()
+        ):
+            return None
+        index = doc["index"]
+        if index["size"] != len(raw):
+            return None
+        view = memoryview(raw)
+        baseline: dict[str, Any] = {}
+        for name, start, end, keys, head in index["baseline"]:
+            baseline[name] = _record(view, start, end, keys, head)
+        migrations = [_record(view, *item) for item in index["migrations"]]
+        data: dict[str, Any] = dict(index["top"])
+        data["baseline"] = baseline
+        data["migrations"] = migrations
+        return data
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _record(
+    view: memoryview, start: int, end: int, keys: list[str], head: dict[str, Any]
+) -> Record:
+    if not (0 < start < end <= len(view)) or view[start] != 0x7B or view[end - 1] != 0x7D:
+        raise ValueError("index does not fit the registry")  # "{" ... "}"
+    return Record(view[start:end], keys, head)
