@@ -61,7 +61,7 @@ def read(path: Path, *, remember: bool = True) -> dict[str, Any]:
     data = _parse(path, raw)
     if key is not None and remember:
         rendered = registry_index.render(data)
-        if rendered.index is not None and rendered.text == raw:
+        if rendered.index is not None and rendered.equals(raw):
             registry_index.store(key, rendered.index)
     return data
 
@@ -277,10 +277,10 @@ def write(path: Path, data: dict[str, Any]) -> bool:
         if problem:
             raise AssertionError(f"schemactl is about to write a malformed registry: {problem}")
     rendered = registry_index.render(data)
-    text = rendered.text
-    key = registry_index.digest(text) if cache.enabled and rendered.index is not None else None
+    key = rendered.digest() if cache.enabled and rendered.index is not None else None
     try:
-        if path.read_bytes() == text:
+        # compare only a file of the same size: reading 80 MB to learn it differs is waste
+        if path.stat().st_size == rendered.size and rendered.equals(path.read_bytes()):
             if key is not None and not registry_index.has(key):
                 registry_index.store(key, rendered.index or {})
             return False
@@ -291,7 +291,7 @@ def write(path: Path, data: dict[str, Any]) -> bool:
     try:
         os.fchmod(fd, _mode(path))
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text)
+            fh.writelines(rendered.parts)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

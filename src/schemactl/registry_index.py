@@ -167,11 +167,34 @@ def _summary(rec: Any) -> tuple[list[str], dict[str, Any]]:
 
 
 class Rendered:
-    """The registry's bytes and, when its top level is the usual one, its index."""
+    """The registry's bytes, as the pieces they are assembled from (an untouched record is
+    a view of the file it was read from, not a copy), and, when its top level is the usual
+    one, its index."""
 
-    def __init__(self, text: bytes, index: dict[str, Any] | None) -> None:
-        self.text = text
+    def __init__(self, parts: list[bytes | memoryview], size: int, index: dict[str, Any] | None):
+        self.parts = parts
+        self.size = size
         self.index = index
+
+    @property
+    def text(self) -> bytes:
+        return b"".join(self.parts)
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for part in self.parts:
+            h.update(part)
+        return h.hexdigest()
+
+    def equals(self, raw: bytes) -> bool:
+        if len(raw) != self.size:
+            return False
+        view, pos = memoryview(raw), 0
+        for part in self.parts:
+            if view[pos : pos + len(part)] != part:
+                return False
+            pos += len(part)
+        return True
 
 
 def render(data: dict[str, Any]) -> Rendered:
@@ -213,13 +236,12 @@ def render(data: dict[str, Any]) -> Rendered:
         if n < len(keys) - 1:
             add(b",")
     add(b"\n}\n" if keys else b"}\n")
-    text = b"".join(parts)
     index = None
     if indexable:
         top = {k: data[k] for k in keys if k not in ("baseline", "migrations")}
         if all(isinstance(v, _SCALARS) for v in top.values()):
-            index = {"top": top, "baseline": base_idx, "migrations": mig_idx, "size": len(text)}
-    return Rendered(text, index)
+            index = {"top": top, "baseline": base_idx, "migrations": mig_idx, "size": pos}
+    return Rendered(parts, pos, index)
 
 
 # ----------------------------------------------------------------------------- the index
