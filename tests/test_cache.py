@@ -116,11 +116,23 @@ def test_key_depends_on_naming_and_version(project: Path) -> None:
 def test_parallel_and_serial_validation_agree(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from schemactl import project as project_mod
+    from schemactl import parallel
 
-    monkeypatch.setattr(project_mod, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
     monkeypatch.setenv("SCHEMACTL_JOBS", "2")
     parallel = _outputs(project, "--no-cache")
     monkeypatch.setenv("SCHEMACTL_JOBS", "1")
     serial = _outputs(project, "--no-cache")
     assert parallel == serial
+
+
+@pytest.mark.parametrize("n,jobs", [(0, 2), (1, 2), (7, 3), (64, 4), (1000, 2), (5, 1)])
+def test_work_is_dealt_exactly_once_with_the_larger_share_here(n: int, jobs: int) -> None:
+    from schemactl.parallel import MAIN_WEIGHT, shares
+
+    dealt = shares(n, jobs)
+    assert len(dealt) == jobs
+    assert sorted(i for share in dealt for i in share) == list(range(n))
+    if jobs > 1 and n >= jobs * 10:
+        assert len(dealt[0]) == round(n * MAIN_WEIGHT / (MAIN_WEIGHT + jobs - 1))
+        assert all(len(dealt[0]) > len(other) for other in dealt[1:])

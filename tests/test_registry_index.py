@@ -279,3 +279,32 @@ def test_only_the_newest_indexes_are_kept(examples: Path, own_cache: Path) -> No
         path.write_text(registry.dumps(data))
         registry.read(path)
     assert len(list((own_cache / "registry").glob("*.json"))) == registry_index.KEEP
+
+
+def test_records_built_in_worker_processes_are_the_ones_built_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold scan renders the migrations of its share of packages in forked workers and
+    takes their records as bytes: the registry and the output are those of a serial scan."""
+    from schemactl import parallel
+
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    outputs = []
+    for jobs in ("3", "1"):
+        root = tmp_path / f"jobs{jobs}"
+        shutil.copytree(EXAMPLES, root)
+        (root / REGISTRY).unlink()
+        shutil.rmtree(root / "migrations")
+        monkeypatch.setenv("SCHEMACTL_JOBS", jobs)
+        res = run_cli(root, "--no-cache", "--json", "scan")
+        assert res.exit_code == 0, res.output
+        data = json.loads((root / REGISTRY).read_text())
+        assert len(data["migrations"]) == 8
+        for m in data["migrations"]:
+            m.pop("created_at")
+            m["id"] = m["id"][15:]  # the timestamp is the clock's
+        doc = json.loads(res.stdout)
+        for m in doc["migrations"]:
+            m["id"] = m["id"][15:]
+        outputs.append((data, doc["migrations"], doc["diagnostics"]))
+    assert outputs[0] == outputs[1]

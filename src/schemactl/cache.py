@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 from dataclasses import fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,16 @@ def _loc(v: Loc) -> list[Any]:
     return [v.file, v.line, v.column]
 
 
+_FIELD_NAMES = [f.name for f in fields(Field)]
+assert _FIELD_NAMES[-1] == "loc"  # the decoder relies on it
+_field_values = attrgetter(*_FIELD_NAMES[:-1])
+
+
 def _enc_field(f: Field) -> list[Any]:
-    return [_loc(v) if isinstance(v, Loc) else v for v in (getattr(f, x.name) for x in fields(f))]
+    out = list(_field_values(f))
+    loc = f.loc
+    out.append([loc.file, loc.line, loc.column])
+    return out
 
 
 def _enc_index(i: Index) -> list[Any]:
@@ -190,16 +199,15 @@ def _enc_draft(d: Draft) -> dict[str, Any]:
     }
 
 
+_FIELD_ENUM = _FIELD_NAMES.index("enum")
+
+
 def _dec_field(v: list[Any]) -> Field:
-    v = list(v)
+    # the list is the decoder's own (fresh from orjson or a worker): change it in place
     v[-1] = Loc(*v[-1])  # loc is the last field
-    enum_at = _FIELD_ENUM
-    if v[enum_at] is not None:
-        v[enum_at] = tuple(v[enum_at])
+    if v[_FIELD_ENUM] is not None:
+        v[_FIELD_ENUM] = tuple(v[_FIELD_ENUM])
     return Field(*v)
-
-
-_FIELD_ENUM = [f.name for f in fields(Field)].index("enum")
 
 
 def _dec_index(v: list[Any]) -> Index:

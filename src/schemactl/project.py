@@ -7,8 +7,6 @@ raises ``ConfigError`` only for an unusable configuration (exit 2).
 
 from __future__ import annotations
 
-import os
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,22 +81,11 @@ def load_project(
     return ProjectResult(config, project, diags, found)
 
 
-PARALLEL_MIN_FILES = 64
-
-
-def _jobs() -> int:
-    env = os.environ.get("SCHEMACTL_JOBS")
-    if env and env.isdigit():
-        return max(1, int(env))
-    if sys.platform != "linux":  # fork is the cheap, safe start method only there
-        return 1
-    return min(4, len(os.sched_getaffinity(0)))
-
-
 def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list[Diagnostic]]]:
     """Load and validate every entities file: from the cache where the file is unchanged,
     else in worker processes when there are many (results keep ``found`` order)."""
     from . import cache
+    from .parallel import fork_map
 
     results: list[tuple[list[Draft], list[Diagnostic]] | None] = [None] * len(found)
     misses: list[tuple[int, str | None, bytes | None]] = []
@@ -119,25 +106,12 @@ def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list
         else:
             results[i] = hit
     todo = [(found[i], ckey) for i, ckey, _ in misses]
-    jobs = _jobs()
-    if len(todo) >= PARALLEL_MIN_FILES and jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
-        # This process takes the first share itself; the others go to jobs - 1 workers,
-        # which write their cache entries and hand results back as plain data.
-        chunks = [todo[j::jobs] for j in range(jobs)]
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs - 1, mp_context=ctx) as ex:
-            futures = [ex.submit(_read_chunk, c, config, True) for c in chunks[1:]]
-            parts = [_read_chunk(chunks[0], config, False)]
-            parts += [[cache.decode(doc) for doc in f.result()] for f in futures]
-        computed: list[tuple[list[Draft], list[Diagnostic]]] = [([], [])] * len(todo)
-        for j, part in enumerate(parts):
-            for n, res in enumerate(part):
-                computed[j + n * jobs] = res
-    else:
-        computed = _read_chunk(todo, config, False)
+    def work(indexes: list[int], in_worker: bool) -> list[Any]:
+        # a worker writes its cache entries and hands results back as plain data
+        return _read_chunk([todo[i] for i in indexes], config, in_worker)
+
+    computed = fork_map(len(todo), work, finish=cache.decode)
     for (i, _, _), res in zip(misses, computed, strict=True):
         results[i] = res
     return [r if r is not None else ([], []) for r in results]

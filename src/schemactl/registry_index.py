@@ -166,6 +166,16 @@ def _summary(rec: Any) -> tuple[list[str], dict[str, Any]]:
     return keys, {k: v for k in keys if isinstance(v := rec[k], _SCALARS)}
 
 
+def pack(rec: dict[str, Any]) -> tuple[bytes, list[str], dict[str, Any]]:
+    """A record as its bytes and summary: cheap to send from a worker process."""
+    return bytes(_record_bytes(rec)), *_summary(rec)
+
+
+def unpack(packed: tuple[bytes, list[str], dict[str, Any]]) -> Record:
+    raw, keys, head = packed
+    return Record(memoryview(raw), keys, head)
+
+
 class Rendered:
     """The registry's bytes, as the pieces they are assembled from (an untouched record is
     a view of the file it was read from, not a copy), and, when its top level is the usual

@@ -7,9 +7,9 @@ against the current files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING, fields
 from functools import cache
-from operator import attrgetter
 from typing import Any
 
 from .model import Acl, Check, Entity, Field, ForeignKey, Index, Relation
@@ -24,22 +24,12 @@ _NESTED: dict[str, type] = {
 
 
 @cache
-def _layout(cls: type) -> tuple[tuple[tuple[str, Any], ...], Any]:
-    """(name, default) of each dataclass field but ``loc`` (MISSING when it has none), and
-    a getter returning all their values at once."""
-    layout = tuple((f.name, f.default) for f in fields(cls) if f.name != "loc")
-    names = [name for name, _ in layout]
-    if len(names) == 1:  # attrgetter of one name returns the value, not a 1-tuple
-        return layout, lambda obj: (getattr(obj, names[0]),)
-    return layout, attrgetter(*names)
-
-
-@cache
 def _names(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in fields(cls))
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_encoders: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
 def to_data(value: Any) -> Any:
@@ -49,15 +39,34 @@ def to_data(value: Any) -> Any:
         return value
     if cls is tuple or cls is list:
         return [v if type(v) in _SCALARS else to_data(v) for v in value]
-    if not hasattr(cls, "__dataclass_fields__"):
-        return value
-    layout, getter = _layout(cls)
-    out = {}
-    for (name, default), v in zip(layout, getter(value), strict=True):
-        if default is not MISSING and v == default:
+    enc = _encoders.get(cls)
+    if enc is None:
+        if not hasattr(cls, "__dataclass_fields__"):
+            return value
+        enc = _encoders[cls] = _encoder(cls)
+    return enc(value)
+
+
+def _encoder(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """``to_data`` for one dataclass, written out field by field (``loc`` left out): the
+    serialisation of every entity in a cold scan, so a generic loop here is felt."""
+    env: dict[str, Any] = {"S": _SCALARS, "to_data": to_data}
+    lines = ["def enc(o):", "    d = {}"]
+    for k, f in enumerate(fields(cls)):
+        if f.name == "loc":
             continue
-        out[name] = v if type(v) in _SCALARS else to_data(v)
-    return out
+        put = f"d[{f.name!r}] = v if type(v) in S else to_data(v)"
+        lines.append(f"    v = o.{f.name}")
+        if f.default is MISSING:
+            lines.append(f"    {put}")
+        else:
+            env[f"D{k}"] = f.default
+            lines.append(f"    if not v == D{k}:")
+            lines.append(f"        {put}")
+    lines.append("    return d")
+    exec("\n".join(lines), env)
+    enc: Callable[[Any], dict[str, Any]] = env["enc"]
+    return enc
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:

@@ -18,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import registry
+from . import registry, registry_index
 from .commands import Result, packages_json
 from .config import Config, load_config
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .errors import UsageError
 from .model import Entity, External, Field, Package, Project
+from .parallel import fork_map
 from .project import ProjectResult, load_project
 from .serialize import entity_from_data, to_data
 
@@ -217,14 +218,48 @@ def _id_stamp(data: dict[str, Any], now: datetime) -> str:
     return now.strftime(fmt)
 
 
-def _unique_id(data: dict[str, Any], stamp: str, package: str) -> str:
-    taken = {m["id"] for m in data["migrations"]}
+def _unique_id(taken: set[str], stamp: str, package: str) -> str:
+    """A new id, added to ``taken``."""
     mid = f"{stamp}_{package}"
     n = 2
     while mid in taken:
         mid = f"{stamp}_{package}_{n}"
         n += 1
+    taken.add(mid)
     return mid
+
+
+def _record(
+    pr: ProjectResult,
+    po: Any,
+    base: dict[str, Any],
+    namespaces: dict[str, str],
+    mid: str,
+    seq: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The pending migration record of one package's planned operations."""
+    target = _current_for(pr, po.package)
+    up, down = _render(po.ops)
+    reasons = sorted({op.reason for op in po.ops if op.destructive and op.reason})
+    return {
+        "id": mid,
+        "package": po.package,
+        "namespace": namespaces.get(po.package, po.package),
+        "status": PENDING,
+        "created_at": now.isoformat(),
+        "order": seq,
+        "changes": _changes(base, target),
+        "ops": [op_summary(op) for op in po.ops],
+        "destructive": bool(reasons),
+        "destructive_reasons": reasons,
+        "sql": {"up": up, "down": down},
+        "sql_checksum": registry.sql_checksum(up, down),
+        "base": {k: v["checksum"] for k, v in sorted(base.items())},
+        "base_state": _state_hash(base),
+        "target": target,
+        "target_state": _state_hash(target),
+    }
 
 
 # ----------------------------------------------------------------------------- scan
@@ -243,7 +278,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
 
     with registry.transaction(config.registry_path, dry_run=dry_run) as data:
         now = _now()
-        planned: list[tuple[str, dict[str, Any], dict[str, Any], list[Any]]] = []
+        planned: list[tuple[str, dict[str, Any], list[Any]]] = []
         # packages on disk, in the baseline, or with a pending plan (whose files may be gone)
         pkg_ids = (
             {p.id for p in pr.project.packages}
@@ -252,7 +287,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
         )
         namespaces = {p.id: p.namespace for p in pr.project.packages}
         idx = _Index(data)
-        touched: list[dict[str, Any]] = []
+        touched: list[dict[str, Any]] = []  # summaries of the migrations this scan queued
         for pkg in sorted(pkg_ids):
             base = idx.base.get(pkg, {})
             base_sums = {k: v["checksum"] for k, v in base.items()}
@@ -267,7 +302,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             state, base_state = _state_of(sums), _state_of(base_sums)
             same = [m for m in pending if m["target_state"] == state]
             if any(m["base_state"] == base_state for m in same):
-                touched.extend(same)
+                touched.extend(migration_summary(m) for m in same)
                 continue
             rejected = [
                 m
@@ -291,7 +326,6 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                     m["status"] = SUPERSEDED
                     m["superseded_at"] = now.isoformat()
                 continue
-            target = _current_for(pr, pkg)
             ns = namespaces.get(pkg) or next(
                 (v["definition"]["namespace"] for v in base.values()), pkg
             )
@@ -302,42 +336,39 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                 m["status"] = SUPERSEDED
                 m["superseded_at"] = now.isoformat()
                 result.messages.append(f"{m['id']}: superseded by a newer plan")
-            planned.append((pkg, base, target, ops))
-        ordered = order_migrations([PackageOps(p, ops) for p, _, _, ops in planned])
-        by_pkg = {p: (b, t) for p, b, t, _ in planned}
+            planned.append((pkg, base, ops))
+        ordered = order_migrations([PackageOps(p, ops) for p, _, ops in planned])
+        bases = {p: b for p, b, _ in planned}
         stamp = _id_stamp(data, now)
         seq = 1 + max((m.get("order", 0) for m in data["migrations"]), default=0)
-        for po in ordered:
-            base, target = by_pkg[po.package]
-            up, down = _render(po.ops)
-            reasons = sorted({op.reason for op in po.ops if op.destructive and op.reason})
-            rec: dict[str, Any] = {
-                "id": _unique_id(data, stamp, po.package),
-                "package": po.package,
-                "namespace": namespaces.get(po.package, po.package),
-                "status": PENDING,
-                "created_at": now.isoformat(),
-                "order": seq,
-                "changes": _changes(base, target),
-                "ops": [op_summary(op) for op in po.ops],
-                "destructive": bool(reasons),
-                "destructive_reasons": reasons,
-                "sql": {"up": up, "down": down},
-                "sql_checksum": registry.sql_checksum(up, down),
-                "base": {k: v["checksum"] for k, v in sorted(base.items())},
-                "base_state": _state_hash(base),
-                "target": target,
-                "target_state": _state_hash(target),
-            }
+        taken = {m["id"] for m in data["migrations"]}
+        ids = [_unique_id(taken, stamp, po.package) for po in ordered]
+
+        def build(indexes: list[int], in_worker: bool) -> list[Any]:
+            out: list[Any] = []
+            for i in indexes:
+                po = ordered[i]
+                rec = _record(pr, po, bases[po.package], namespaces, ids[i], seq + i, now)
+                summary = migration_summary(rec)
+                out.append((registry_index.pack(rec) if in_worker else rec, summary))
+            return out
+
+        def finish(item: Any) -> Any:
+            packed, summary = item
+            return registry_index.unpack(packed), summary
+
+        # rendering SQL and serialising definitions is per package: spread over workers,
+        # whose records come back as bytes (with their summaries: nothing is parsed here)
+        for rec, summary in fork_map(len(ordered), build, finish=finish):
             data["migrations"].append(rec)
-            seq += 1
-            touched.append(rec)
-            flag = " (destructive)" if rec["destructive"] else ""
+            touched.append(summary)
+            flag = " (destructive)" if summary["destructive"] else ""
             result.messages.append(
-                f"{rec['id']}: planned {len(rec['changes'])} change(s) for {po.package}{flag}"
+                f"{summary['id']}: planned {len(summary['changes'])} change(s) "
+                f"for {summary['package']}{flag}"
             )
         data["migrations"].sort(key=_application_key)
-        result.migrations = [migration_summary(m) for m in touched]
+        result.migrations = touched
     if not planned and not result.messages:
         result.messages.append("no changes: every package matches its baseline or its plan")
     if dry_run:
