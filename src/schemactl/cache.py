@@ -29,6 +29,7 @@ from . import __version__
 from .diagnostics import Diagnostic
 from .discover import Found
 from .model import Acl, Check, Field, Index, Loc, Relation
+from .registry_index import may_be_lossy
 from .validate import Draft
 
 FORMAT = 1
@@ -109,8 +110,9 @@ def get(k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
 
     path = directory() / k[:2] / f"{k}.json"
     try:
-        doc = orjson.loads(path.read_bytes())
-        if doc.get("key") != k or _lossy(doc):
+        raw = path.read_bytes()
+        doc = orjson.loads(raw)
+        if doc.get("key") != k or (may_be_lossy(raw) and _lossy(doc)):
             return None
         return decode(doc)
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError):

@@ -70,14 +70,14 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
     try:
         import orjson
 
-        from .registry_index import lossy_registry
+        from .registry_index import lossy_registry, may_be_lossy
 
         try:
             data = orjson.loads(raw)  # bytes: orjson checks the UTF-8 itself, no copy
         except orjson.JSONDecodeError:
             raw.decode("utf-8")  # a UnicodeDecodeError explains it better, if that is it
             raise
-        if lossy_registry(data):  # an integer beyond 64 bits: the stdlib keeps it exact
+        if may_be_lossy(raw) and lossy_registry(data):  # the stdlib keeps big integers exact
             data = json.loads(raw)
     except UnicodeDecodeError as e:
         raise OperationalError(

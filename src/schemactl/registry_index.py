@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -60,7 +61,9 @@ class Record(MutableMapping[str, Any]):
 
             assert self._raw is not None
             data = orjson.loads(self._raw)
-            self._data = json.loads(bytes(self._raw)) if lossy(data) else data
+            if may_be_lossy(self._raw) and lossy(data):
+                data = json.loads(bytes(self._raw))
+            self._data = data
             self._raw = None
         return self._data
 
@@ -97,6 +100,13 @@ class Record(MutableMapping[str, Any]):
 
 
 _BIG = 2.0**63
+# orjson reads integers from -2**63 to 2**64 - 1 exactly; only text like this can be below
+_NEGATIVE_BIG = re.compile(rb"-[0-9]{19}")
+
+
+def may_be_lossy(raw: bytes | memoryview) -> bool:
+    """Cheap test on the JSON text: could orjson have read an integer inexactly?"""
+    return _NEGATIVE_BIG.search(raw) is not None
 
 
 def _big(v: Any) -> bool:
@@ -297,7 +307,7 @@ KEEP = 8  # indexes kept per cache directory: a few branches' registries
 
 
 def _prune(folder: Path, keep: Path) -> None:
-    """Drop all but the newest few indexes: each is about 2% of its registry's size."""
+    """Drop all but the most recently used few: each is about 2% of its registry's size."""
     try:
         entries = sorted(
             (e for e in os.scandir(folder) if e.name.endswith(".json")),
@@ -321,7 +331,8 @@ def load(raw: bytes, key: str) -> dict[str, Any] | None:
     import orjson
 
     try:
-        doc = orjson.loads(_path(key).read_bytes())
+        path = _path(key)
+        doc = orjson.loads(path.read_bytes())
         body = orjson.dumps(doc["index"])
         if (
             doc.get("salt") != _SALT
@@ -340,6 +351,8 @@ def load(raw: bytes, key: str) -> dict[str, Any] | None:
         data: dict[str, Any] = dict(index["top"])
         data["baseline"] = baseline
         data["migrations"] = migrations
+        with contextlib.suppress(OSError):
+            os.utime(path)  # pruning keeps the most recently used
         return data
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError):
         return None
