@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -136,3 +137,55 @@ def test_work_is_dealt_exactly_once_with_the_larger_share_here(n: int, jobs: int
     if jobs > 1 and n >= jobs * 10:
         assert len(dealt[0]) == round(n * MAIN_WEIGHT / (MAIN_WEIGHT + jobs - 1))
         assert all(len(dealt[0]) > len(other) for other in dealt[1:])
+
+
+def _commands(root: Path, *extra: str) -> list[tuple[int, str]]:
+    """Every command that needs no database, as --json and as text, on ``root``."""
+    import json
+
+    mid = json.loads(run_cli(root, "--no-cache", "--json", "list", "--all").stdout)
+    first = mid["migrations"][0]["id"]
+    out = []
+    for args in (
+        ["validate"],
+        ["scan", "--dry-run"],
+        ["list", "--all"],
+        ["show", first],
+        ["check"],
+        ["generate", "--check"],
+        ["preview", "forum"],
+        ["preview", "forum", "--format", "prisma"],
+    ):
+        for fmt in (["--json"], []):
+            res = run_cli(root, *extra, *fmt, *args)
+            # a planned id carries the clock's second: the only thing allowed to differ
+            stamp = (
+                re.sub(r"\b\d{14}_forum\b", "<now>_forum", res.stdout)
+                if args[0] == "scan"
+                else None
+            )
+            out.append((res.exit_code, stamp or res.stdout))
+    return out
+
+
+def test_every_command_answers_the_same_with_and_without_the_cache(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    import json
+
+    """The validation entries, the project snapshot and the registry index (all three are
+    written by the first cached round and read by the second) change no answer, on a
+    project whose files have moved on from its registry."""
+    root = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, root)
+    forum = root / "packages/forum/seed/schema/entities.yaml"
+    forum.write_text(forum.read_text().replace("required: true", "required: false", 1))
+    uncached = _commands(root, "--no-cache")
+    assert not cache_dir.exists()
+    cold = _commands(root)
+    assert {p.name for p in cache_dir.iterdir()} >= {"projects", "registry"}
+    warm = _commands(root)
+    assert uncached == cold == warm
+    scan = json.loads(uncached[2][1])  # scan --dry-run plans forum's change
+    assert [m["package"] for m in scan["migrations"]] == ["forum"]
+    assert any(code == 1 for code, _ in uncached)  # check fails: forum is not approved

@@ -61,7 +61,7 @@ def main_options(
     no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")] = False,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the validation cache.")
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)] = False,
     version: Annotated[
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
             e.show()
             sys.exit(e.exit_code)
         sys.exit(_usage_error(e, args))
-    except cx.Abort:
+    except _abort():
         sys.stderr.write("schemactl: interrupted\n")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
@@ -300,6 +300,16 @@ def _click_exceptions() -> Any:
     except ImportError:  # pragma: no cover - older typer on the real click
         from click import exceptions  # type: ignore[no-redef]
     return exceptions
+
+
+def _abort() -> type[BaseException]:
+    """click's Abort (Ctrl-C at a prompt); typer >= 0.22 keeps it in typer.exceptions."""
+    try:
+        from typer.exceptions import Abort
+    except ImportError:  # pragma: no cover - older typer on the real click
+        from click.exceptions import Abort  # type: ignore[no-redef]
+    abort: type[BaseException] = Abort
+    return abort
 
 
 def _usage_error(e: Any, args: list[str]) -> int:

@@ -44,7 +44,8 @@ def packages_json(project: Project, only: set[str] | None = None) -> list[dict[s
             "namespace": p.namespace,
             "path": p.path,
             "entities": [
-                {"name": e.name, "table": e.table, "checksum": e.checksum} for e in p.entities
+                {"name": name, "table": table, "checksum": checksum}
+                for name, table, checksum in p.entity_summary()
             ],
         }
         for p in project.packages
@@ -132,7 +133,7 @@ def init(root: Path, package: str, config: Config | None = None) -> Result:
         raise UsageError(f"{pkg_dir.relative_to(config.root)} already exists")
     entity = "".join(p.capitalize() for p in package.split("_") if p) + "Item"
     pr = load_project(config.root, config=config)
-    taken = {e.name for p in pr.project.packages for e in p.entities}
+    taken = {name for p in pr.project.packages for name, _, _ in p.entity_summary()}
     if entity in taken:
         entity = entity + "Example"
     schema_dir = pkg_dir / "seed" / "schema"

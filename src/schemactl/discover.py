@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,30 @@ def _inside(root_real: str, p: str) -> bool:
     return p == root_real or p.startswith(root_real + os.sep)
 
 
+_real_dirs: dict[str, str] = {}
+
+
+def realpath(path: str | os.PathLike[str], *, strict: bool = False) -> str:
+    """``os.path.realpath``, remembering the directories it resolved: a thousand packages
+    share their parents, and realpath stats every component of every path.  Only an
+    existing entry that is not a symlink is answered from the memory; anything else (a
+    link, a loop, a missing file) goes to ``os.path.realpath`` itself."""
+    parent, name = os.path.split(os.path.abspath(path))
+    if name and name not in (".", ".."):
+        real_parent = _real_dirs.get(parent)
+        if real_parent is None:
+            real_parent = _real_dirs[parent] = realpath(parent)
+        full = os.path.join(real_parent, name)
+        try:
+            if not stat.S_ISLNK(os.lstat(full).st_mode):
+                return full
+        except OSError:
+            pass
+    return os.path.realpath(path, strict=strict)
+
+
 def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
+    _real_dirs.clear()  # the file system may have changed since the last call
     root = config.root
     root_real = os.path.realpath(root)
     diags: list[Diagnostic] = []
@@ -56,7 +80,7 @@ def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
         for d in matches:
             rel = _rel(root, d)
             try:
-                real = os.path.realpath(d, strict=True)
+                real = realpath(d, strict=True)
             except (OSError, RuntimeError) as e:
                 if isinstance(e, RuntimeError) or getattr(e, "errno", None) == 40:
                     diags.append(
@@ -132,9 +156,9 @@ def _package(
     target = seed / spath
     # where to point: the metadata.json that named the path, else the entities file itself
     where = meta_rel if explicit else f"{rel}/seed/{DEFAULT_SCHEMA_PATH}"
-    real_pkg = os.path.realpath(d)
+    real_pkg = realpath(d)
     try:
-        real_target = os.path.realpath(target, strict=False)
+        real_target = realpath(target)
         if os.path.islink(target) and not os.path.exists(target):
             os.path.realpath(target, strict=True)  # a dangling link, or a loop (ELOOP)
     except FileNotFoundError:

@@ -13,9 +13,10 @@ Names:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Literal
+from typing import Literal, overload
 
 Scalar = str | int | float | bool
 
@@ -186,19 +187,79 @@ class External:
     type: str  # canonical field type of the key
 
 
+class LazyEntities(Sequence[Entity]):
+    """A package's entities, built on first use by ``load`` (the project snapshot hands
+    these out for packages that did not change, most of which a command never reads)."""
+
+    __slots__ = ("_items", "_load")
+
+    def __init__(self, load: Callable[[], tuple[Entity, ...]]) -> None:
+        self._load: Callable[[], tuple[Entity, ...]] | None = load
+        self._items: tuple[Entity, ...] | None = None
+
+    def _get(self) -> tuple[Entity, ...]:
+        if self._items is None:
+            assert self._load is not None
+            self._items = self._load()
+            self._load = None
+        return self._items
+
+    @property
+    def loaded(self) -> bool:
+        return self._items is not None
+
+    @overload
+    def __getitem__(self, i: int) -> Entity: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Entity, ...]: ...
+    def __getitem__(self, i: int | slice) -> Entity | tuple[Entity, ...]:
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[Entity]:
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyEntities):
+            other = other._get()
+        return self._get() == other
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._items) if self._items is not None else "LazyEntities(<not loaded>)"
+
+
+EntitySummary = tuple[str, str, str]  # name, table, checksum
+
+
 @dataclass(frozen=True, slots=True)
 class Package:
     id: str
     namespace: str
     path: str  # package directory, relative to root
     file: str  # entities file, relative to root
-    entities: tuple[Entity, ...]  # in file order; includes duplicates owned elsewhere
+    entities: Sequence[Entity]  # in file order; includes duplicates owned elsewhere
     owned: tuple[str, ...] = ()  # entity names whose table this package creates
     metadata_file: str | None = None
+    # (name, table, checksum) per entity in file order, known without building entities
+    summary: tuple[EntitySummary, ...] | None = None
 
     def owned_entities(self) -> tuple[Entity, ...]:
         owned = set(self.owned)
         return tuple(e for e in self.entities if e.name in owned)
+
+    def entity_summary(self) -> tuple[EntitySummary, ...]:
+        if self.summary is not None:
+            return self.summary
+        return tuple((e.name, e.table, e.checksum) for e in self.entities)
+
+    def owned_checksums(self) -> dict[str, str]:
+        owned = set(self.owned)
+        return {name: checksum for name, _, checksum in self.entity_summary() if name in owned}
 
 
 @dataclass(frozen=True, slots=True)

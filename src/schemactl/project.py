@@ -8,7 +8,9 @@ raises ``ConfigError`` only for an unusable configuration (exit 2).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from .conflicts import choose_owners, name_collisions, package_clashes
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .discover import Found, discover
 from .load import load_file
-from .model import Entity, External, ForeignKey, Package, Project
+from .model import Entity, External, ForeignKey, LazyEntities, Package, Project
 from .naming import PG_TYPES, derived
 from .schema_check import check_document
 from .validate import Draft, draft_entities
@@ -38,33 +40,105 @@ class ProjectResult:
 def load_project(
     root: Path, *, config: Config | None = None, only: list[str] | None = None
 ) -> ProjectResult:
+    """Discover, load and check every package.  With the cache on, the cross-package
+    results of packages whose inputs did not change come from the project snapshot
+    (``snapshot.py``), and their entities are built only if a command reads them."""
+    from . import cache, snapshot
+
     config = config or load_config(root)
     found, diags = discover(config)
     found, clash = package_clashes(found)
     diags += clash
-    drafts_by_pkg: dict[str, list[Draft]] = {}
-    for f, (drafts, file_diags) in zip(found, read_all(found, config), strict=True):
-        drafts_by_pkg[f.id] = drafts
-        diags += file_diags
-    all_drafts = [d for ds in drafts_by_pkg.values() for d in ds]
-    owners, dup = choose_owners(all_drafts, config.owners)
+    keys: list[str | None] = _file_keys(found, config) if cache.enabled else [None] * len(found)
+    key_of = {f.id: k for f, k in zip(found, keys, strict=True)}
+    old = snapshot.load(config) if cache.enabled else {}
+
+    def fresh(pid: str) -> bool:
+        st = old.get(pid)
+        return st is not None and key_of[pid] is not None and st.key == key_of[pid]
+
+    # the files that changed since the snapshot: their entities now, for their names
+    drafts: dict[str, list[Draft]] = {}
+    file_diags: dict[str, list[Diagnostic]] = {}
+    _read_into([f for f in found if not fresh(f.id)], config, drafts, file_diags)
+    names: dict[str, tuple[str, ...]] = {}
+    targets: dict[str, tuple[str, ...]] = {}
+    for f in found:
+        if f.id in drafts:
+            names[f.id] = tuple(d.name for d in drafts[f.id])
+            targets[f.id] = tuple(sorted({r.target for d in drafts[f.id] for r in d.relations}))
+        else:
+            names[f.id], targets[f.id] = old[f.id].names, old[f.id].targets
+    definers: dict[str, list[str]] = defaultdict(list)
+    for f in found:
+        for n in dict.fromkeys(names[f.id]):
+            definers[n].append(f.id)
+    externals = {e.name for e in config.externals}
+    known = sorted(set(definers) | externals)
+    digest = snapshot.known_digest(known)
+    sig = {
+        f.id: snapshot.signature(
+            key_of[f.id] or "", names[f.id], targets[f.id], definers, key_of, digest, externals
+        )
+        for f in found
+    }
+    redo = [f for f in found if not fresh(f.id) or old[f.id].sig != sig[f.id]]
+
+    # entities needed to redo those: theirs, their relations' targets, and every
+    # definition of a name defined more than once (owner choice, SC400/SC401)
+    need = {f.id for f in redo}
+    for f in redo:
+        for t in targets[f.id]:
+            need.update(definers.get(t, ()))
+    for ps in definers.values():
+        if len(ps) > 1:
+            need.update(ps)
+    more = [f for f in found if f.id in need and f.id not in drafts]
+    _read_into(more, config, drafts, file_diags)
+    loaded = [d for f in found if f.id in drafts for d in drafts[f.id]]
+    owners, dup = choose_owners(loaded, config.owners)
     diags += dup
-    _check_owner_config(config, owners, diags)
-    fks = _resolve(all_drafts, owners, config, diags)
-    by_ns: dict[str, list[Draft]] = defaultdict(list)
-    for d in owners.values():
-        d.extra["fk_names"] = [fk.name for fk in fks.get(id(d), ())]
-        by_ns[d.namespace].append(d)
-    diags += name_collisions(by_ns)
+    owner_pkg = {n: owners[n].package if n in owners else ps[0] for n, ps in definers.items()}
+    _check_owner_config(config, owner_pkg, diags)
+
+    states: dict[str, snapshot.PackageState] = {}
+    fks_of: dict[str, tuple[tuple[ForeignKey, ...], ...]] = {}
+    for f in redo:
+        ds = drafts[f.id]
+        own = list(file_diags[f.id])
+        fks = _resolve(ds, owners, config, own, known)
+        mine = [d for d in ds if owners.get(d.name) is d]
+        for d in mine:
+            d.extra["fk_names"] = [fk.name for fk in fks.get(id(d), ())]
+        if mine:
+            own += name_collisions({f.namespace: mine})
+        per = tuple(tuple(fks.get(id(d), ())) for d in ds)
+        fks_of[f.id] = per
+        states[f.id] = snapshot.PackageState(
+            key=key_of[f.id] or "",
+            sig=sig[f.id],
+            names=names[f.id],
+            targets=targets[f.id],
+            summary=tuple((d.name, d.table, d.checksum) for d in ds),
+            owned=tuple(d.name for d in ds if owner_pkg.get(d.name) == f.id),
+            fks_data=snapshot.encode_fks(per),
+            diagnostics=tuple(own),
+        )
     packages = []
     for f in found:
-        ents = tuple(_freeze(d, fks.get(id(d), ())) for d in drafts_by_pkg[f.id])
-        owned = tuple(
-            e.name
-            for e in ents
-            if owners.get(e.name) is not None and owners[e.name].package == f.id
+        st = states.get(f.id) or old[f.id]
+        diags += st.diagnostics
+        if f.id in states:
+            ents: Sequence[Entity] = tuple(
+                _freeze(d, fk) for d, fk in zip(drafts[f.id], fks_of[f.id], strict=True)
+            )
+        else:
+            ents = LazyEntities(partial(_rebuild, f, config, st))
+        packages.append(
+            Package(f.id, f.namespace, f.path, f.file, ents, st.owned, f.metadata_file, st.summary)
         )
-        packages.append(Package(f.id, f.namespace, f.path, f.file, ents, owned, f.metadata_file))
+    if cache.enabled and (states or set(old) != set(key_of)):
+        snapshot.store(config, {f.id: states.get(f.id) or old[f.id] for f in found if key_of[f.id]})
     if not found and not any(d.severity == "error" for d in diags):
         diags.append(
             Diagnostic(
@@ -77,8 +151,46 @@ def load_project(
             )
         )
     project = Project(str(config.root), tuple(packages), config.externals)
-    diags.sort(key=Diagnostic.sort_key)
+    diags.sort(key=_diagnostic_order)
     return ProjectResult(config, project, diags, found)
+
+
+def _diagnostic_order(d: Diagnostic) -> tuple[Any, ...]:
+    """The reading order, and a total one: the result never depends on how it was built."""
+    return (*d.sort_key(), d.severity, d.package or "", d.entity or "", d.hint or "")
+
+
+def _file_keys(found: list[Found], config: Config) -> list[str | None]:
+    """The validation cache key of each entities file (None: unreadable, never cached)."""
+    from . import cache
+
+    naming = (config.table_style, config.column_style)
+    out: list[str | None] = []
+    for f in found:
+        try:
+            raw = Path(f.abs_file).read_bytes()
+        except OSError:
+            out.append(None)
+            continue
+        out.append(cache.key(f, raw, naming))
+    return out
+
+
+def _read_into(
+    fs: list[Found],
+    config: Config,
+    drafts: dict[str, list[Draft]],
+    file_diags: dict[str, list[Diagnostic]],
+) -> None:
+    for f, (ds, fd) in zip(fs, read_all(fs, config), strict=True):
+        drafts[f.id], file_diags[f.id] = ds, fd
+
+
+def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
+    """The entities of a package the snapshot holds: its drafts (from the validation
+    cache, or parsed again) with the stored foreign keys."""
+    ((ds, _),) = read_all([f], config)
+    return tuple(_freeze(d, fk) for d, fk in zip(ds, state.fks(), strict=True))
 
 
 def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list[Diagnostic]]]:
@@ -177,16 +289,16 @@ def read_package(f: Found, config: Config, diags: list[Diagnostic]) -> list[Draf
     return drafts
 
 
-def _check_owner_config(config: Config, owners: dict[str, Draft], diags: list[Diagnostic]) -> None:
+def _check_owner_config(config: Config, owners: dict[str, str], diags: list[Diagnostic]) -> None:
     for name, pkg in sorted(config.owners.items()):
-        if name in owners and owners[name].package != pkg:
+        if name in owners and owners[name] != pkg:
             diags.append(
                 Diagnostic(
                     "error",
                     "SC502",
                     f"[owners] {name} = {pkg!r}, but package {pkg!r} does not define {name}",
                     config.source,
-                    hint=f"defined by: {owners[name].package}",
+                    hint=f"defined by: {owners[name]}",
                 )
             )
 
@@ -197,11 +309,16 @@ def _pg_type(typ: str, precision: int | None = None, scale: int | None = None) -
 
 
 def _resolve(
-    drafts: list[Draft], owners: dict[str, Draft], config: Config, diags: list[Diagnostic]
+    drafts: list[Draft],
+    owners: dict[str, Draft],
+    config: Config,
+    diags: list[Diagnostic],
+    known: list[str],
 ) -> dict[int, list[ForeignKey]]:
-    """Check every relation against its target; return the foreign keys per draft."""
+    """Check every relation against its target; return the foreign keys per draft.
+    ``owners`` holds at least every target of ``drafts``; ``known`` is every entity name,
+    for the did-you-mean of an unknown target."""
     fks: dict[int, list[ForeignKey]] = {}
-    known = sorted(set(owners) | {e.name for e in config.externals})
     for d in drafts:
         own: list[ForeignKey] = []
         by_name = {f.name: f for f in d.fields}

@@ -17,12 +17,14 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .errors import OperationalError, UsageError
 
+T = TypeVar("T")
 FORMAT = 1
 LOCK_TIMEOUT = 60.0  # seconds; the environment variable SCHEMACTL_LOCK_TIMEOUT overrides it
 STATUSES = ("pending", "approved", "rejected", "superseded")
@@ -39,21 +41,30 @@ def dumps(data: dict[str, Any]) -> str:
     return render(data).text.decode("utf-8")
 
 
-def read(path: Path, *, remember: bool = True) -> dict[str, Any]:
+def read(
+    path: Path, *, remember: bool = True, prefetched: Prefetch | None = None
+) -> dict[str, Any]:
     """The registry at ``path`` (empty if absent).  Unreadable -> OperationalError (exit 3).
 
     Bytes this schemactl has indexed before come back with lazily parsed records
     (``registry_index``); others are parsed and shape-checked in full, and indexed when
     ``remember`` is set and they are laid out as ``dumps`` writes them."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return empty()
-    except OSError as e:
-        raise OperationalError(f"cannot read registry {path}: {e.strerror}", code="SC000") from None
     from . import cache, registry_index
 
-    key = registry_index.digest(raw) if cache.enabled else None
+    got = prefetched.take(path) if prefetched is not None and cache.enabled else None
+    key: str | None
+    if got is not None:
+        raw, key = got
+    else:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return empty()
+        except OSError as e:
+            raise OperationalError(
+                f"cannot read registry {path}: {e.strerror}", code="SC000"
+            ) from None
+        key = registry_index.digest(raw) if cache.enabled else None
     if key is not None:
         indexed = registry_index.load(raw, key)
         if indexed is not None:
@@ -277,10 +288,12 @@ def write(path: Path, data: dict[str, Any]) -> bool:
         if problem:
             raise AssertionError(f"schemactl is about to write a malformed registry: {problem}")
     rendered = registry_index.render(data)
-    key = rendered.digest() if cache.enabled and rendered.index is not None else None
+    # the index's key, hashed while the file is written (hashlib lets go of the GIL)
+    hashing = _Background(rendered.digest) if cache.enabled and rendered.index else None
     try:
         # compare only a file of the same size: reading 80 MB to learn it differs is waste
         if path.stat().st_size == rendered.size and rendered.equals(path.read_bytes()):
+            key = hashing.result() if hashing else None
             if key is not None and not registry_index.has(key):
                 registry_index.store(key, rendered.index or {})
             return False
@@ -304,9 +317,66 @@ def write(path: Path, data: dict[str, Any]) -> bool:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+    key = hashing.result() if hashing else None
     if key is not None:
         registry_index.store(key, rendered.index or {})
     return True
+
+
+class _Background(Generic[T]):
+    """A function running in a thread, and its result when asked for (None if it failed)."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        import threading
+
+        self._out: T | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], T]) -> None:
+        with contextlib.suppress(Exception):
+            self._out = fn()
+
+    def result(self) -> T | None:
+        self._thread.join()
+        return self._out
+
+
+class Prefetch:
+    """The registry's bytes and their hash, read in a thread while the caller does other
+    work (hashlib and file reads let go of the GIL).  ``read`` uses them only if, with the
+    lock held, the file is still the one that was read: same device, inode, size and
+    modification and change times (a writer renames a new file into place)."""
+
+    def __init__(self, path: Path) -> None:
+        self._bg = _Background(partial(self._read, path))
+
+    @staticmethod
+    def _read(path: Path) -> tuple[tuple[int, ...], bytes, str] | None:
+        from .registry_index import digest
+
+        before = _identity(path)
+        raw = path.read_bytes()
+        if _identity(path) != before:
+            return None
+        return before, raw, digest(raw)
+
+    def take(self, path: Path) -> tuple[bytes, str] | None:
+        got = self._bg.result()
+        if got is None:
+            return None
+        ident, raw, key = got
+        try:
+            if _identity(path) != ident:
+                return None
+        except OSError:
+            return None
+        return raw, key
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _mode(path: Path) -> int:
@@ -380,11 +450,14 @@ def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def transaction(path: Path, *, dry_run: bool = False) -> Iterator[dict[str, Any]]:
+def transaction(
+    path: Path, *, dry_run: bool = False, prefetched: Prefetch | None = None
+) -> Iterator[dict[str, Any]]:
     """Lock, read, let the caller modify, write back if changed (unless ``dry_run``)."""
     with locked(path):
         _remove_stale_temporaries(path)
-        data = read(path, remember=False)  # the write indexes what it writes
+        # the write indexes what it writes
+        data = read(path, remember=False, prefetched=prefetched)
         yield data
         if not dry_run:
             write(path, data)

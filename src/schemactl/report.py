@@ -56,10 +56,11 @@ def render(result: Result, state: Any) -> None:
             if not state.quiet:
                 sys.stdout.write(m + "\n")
         return
+    shown = [d for d in result.diagnostics if not state.quiet or d.severity == "error"]
+    if state.quiet and not shown:
+        return  # nothing to say: rich is not even imported
     con = _console(state=state)
-    for d in result.diagnostics:
-        if state.quiet and d.severity != "error":
-            continue
+    for d in shown:
         _print_diag(con, d)
     if not state.quiet:
         for m in result.messages:

@@ -82,7 +82,7 @@ class _Index:
 
 def _current_sums(pr: ProjectResult, package: str) -> dict[str, str]:
     p = pr.project.package(package)
-    return {} if p is None else {e.name: e.checksum for e in p.owned_entities()}
+    return {} if p is None else p.owned_checksums()
 
 
 def _owned(pr: ProjectResult, package: str) -> tuple[Entity, ...]:
@@ -268,6 +268,10 @@ def _record(
 def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> Result:
     """Validate; then plan at most one pending migration per changed package."""
     config = config or load_config(root)
+    from . import cache
+
+    # the registry is read and hashed in a thread while the project loads
+    prefetched = registry.Prefetch(config.registry_path) if cache.enabled else None
     pr = load_project(config.root, config=config)
     result = Result(diagnostics=list(pr.diagnostics), packages=packages_json(pr.project))
     if has_errors(pr.diagnostics):
@@ -276,7 +280,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
         return result
     from .plan import PackageOps, order_migrations
 
-    with registry.transaction(config.registry_path, dry_run=dry_run) as data:
+    with registry.transaction(config.registry_path, dry_run=dry_run, prefetched=prefetched) as data:
         now = _now()
         planned: list[tuple[str, dict[str, Any], list[Any]]] = []
         # packages on disk, in the baseline, or with a pending plan (whose files may be gone)

@@ -1,0 +1,206 @@
+"""The project snapshot: what the last load of a project found, package by package.
+
+Loading a project has a per-file half (parse, JSON Schema, per-entity checks: the
+validation cache keeps that per file) and a cross-package half (owners, relations,
+constraint names).  The snapshot keeps, for each package, the result of the second half
+and what it depended on, so that a later load redoes it only for packages whose inputs
+changed, and builds the entities of the others only if a command reads them
+(``model.LazyEntities``).
+
+A package's result depends on its own file (the validation cache key), on the files of
+the packages that define the entity names it defines (owner choice) and those its
+relations target, and, when a relation targets an unknown name, on the set of all names
+(the did-you-mean hint).  ``signature`` hashes exactly that; ``project.load_project``
+reuses a package's stored result only when its signature is unchanged.
+
+One snapshot per project root and configuration, in the user cache directory, keyed by
+schemactl's version too.  A missing, corrupt or foreign snapshot is ignored (everything
+is recomputed, as without it); ``--no-cache`` bypasses it.  A test holds the results
+with and without it identical over random sequences of edits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config
+from .diagnostics import Diagnostic
+from .model import EntitySummary, ForeignKey
+
+FORMAT = 1
+_SALT = f"schemactl {__version__} snapshot {FORMAT}"
+KEEP = 16  # snapshots kept per cache directory (projects, configurations)
+
+
+@dataclass(frozen=True)
+class PackageState:
+    """One package's cross-package result and its inputs."""
+
+    key: str  # the validation cache key of its entities file
+    sig: str  # ``signature``: everything the result depends on
+    names: tuple[str, ...]  # the entity names it defines, in file order
+    targets: tuple[str, ...]  # the entity names its relations target
+    summary: tuple[EntitySummary, ...]
+    owned: tuple[str, ...]
+    fks_data: list[list[list[Any]]]  # per entity, in file order: ``encode_fks``
+    diagnostics: tuple[Diagnostic, ...]  # the package's own: file, relations, names
+
+    def fks(self) -> tuple[tuple[ForeignKey, ...], ...]:
+        return tuple(tuple(_fk(x) for x in per) for per in self.fks_data)
+
+
+def encode_fks(fks: tuple[tuple[ForeignKey, ...], ...]) -> list[list[list[Any]]]:
+    return [[[getattr(fk, a) for a in _FK] for fk in per] for per in fks]
+
+
+def signature(
+    key: str,
+    names: tuple[str, ...],
+    targets: tuple[str, ...],
+    definers: dict[str, list[str]],
+    key_of: dict[str, str | None],
+    known_digest: str,
+    externals: set[str],
+) -> str:
+    h = hashlib.sha256(key.encode())
+    for n in sorted(set(names)):
+        h.update(f"\0d{n}=".encode() + ",".join(f"{q}:{key_of[q]}" for q in definers[n]).encode())
+    unknown = False
+    for t in sorted(set(targets)):
+        ps = definers.get(t)
+        if ps:
+            h.update(f"\0t{t}=".encode() + ",".join(f"{q}:{key_of[q]}" for q in ps).encode())
+        elif t not in externals:
+            unknown = True
+    if unknown:  # an SC307 hint names the closest known entity
+        h.update(b"\0known=" + known_digest.encode())
+    return h.hexdigest()
+
+
+def known_digest(known: list[str]) -> str:
+    return hashlib.sha256("\0".join(known).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- storage
+
+
+def _path(config: Config) -> Path:
+    from .cache import directory
+
+    ident = hashlib.sha256(
+        f"{_SALT}\0{os.path.realpath(config.root)}\0{config!r}".encode()
+    ).hexdigest()
+    return directory() / "projects" / f"{ident}.json"
+
+
+_FK = [f.name for f in fields(ForeignKey)]
+_DIAG = [f.name for f in fields(Diagnostic)]
+
+
+def _enc_state(s: PackageState) -> list[Any]:
+    return [
+        s.key,
+        s.sig,
+        s.names,
+        s.targets,
+        s.summary,
+        s.owned,
+        s.fks_data,
+        [[getattr(d, a) for a in _DIAG] for d in s.diagnostics],
+    ]
+
+
+def _fk(v: list[Any]) -> ForeignKey:
+    return ForeignKey(v[0], v[1], tuple(v[2]), v[3], v[4], tuple(v[5]), *v[6:])
+
+
+def _checked_fks(fks: Any) -> list[list[list[Any]]]:
+    """Decoded only when a package's entities are built; their shape is checked now."""
+    if not isinstance(fks, list) or not all(
+        isinstance(per, list) and all(isinstance(x, list) and len(x) == len(_FK) for x in per)
+        for per in fks
+    ):
+        raise ValueError("malformed foreign keys in snapshot")
+    return fks
+
+
+def _dec_state(v: list[Any]) -> PackageState:
+    key, sig, names, targets, summary, owned, fks, diags = v
+    if not (isinstance(key, str) and isinstance(sig, str)):
+        raise ValueError("malformed snapshot entry")
+    return PackageState(
+        key,
+        sig,
+        tuple(names),
+        tuple(targets),
+        tuple((a, b, c) for a, b, c in summary),
+        tuple(owned),
+        _checked_fks(fks),
+        tuple(Diagnostic(*d) for d in diags),
+    )
+
+
+def load(config: Config) -> dict[str, PackageState]:
+    """The stored states by package id (empty when there is no usable snapshot)."""
+    import orjson
+
+    path = _path(config)
+    try:
+        doc = orjson.loads(path.read_bytes())
+        body = orjson.dumps(doc["packages"])
+        if doc.get("salt") != _SALT or doc.get("check") != hashlib.sha256(body).hexdigest():
+            return {}  # another version's, or damaged: the check covers every entry
+        states = {pid: _dec_state(v) for pid, v in doc["packages"].items()}
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return {}
+    with contextlib.suppress(OSError):
+        os.utime(path)  # pruning keeps the most recently used
+    return states
+
+
+def store(config: Config, states: dict[str, PackageState]) -> None:
+    """Keep ``states`` as the project's snapshot; never fails."""
+    import orjson
+
+    path = _path(config)
+    tmp = None
+    try:
+        body = orjson.dumps({pid: _enc_state(s) for pid, s in states.items()})
+        check = hashlib.sha256(body).hexdigest()
+        data = b'{"salt":%s,"check":"%s","packages":%s}' % (
+            orjson.dumps(_SALT),
+            check.encode(),
+            body,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        _prune(path.parent, keep=path)
+    except (OSError, RuntimeError, TypeError):
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    try:
+        entries = sorted(
+            (e for e in os.scandir(folder) if e.name.endswith(".json")),
+            key=lambda e: e.stat().st_mtime_ns,
+            reverse=True,
+        )
+    except OSError:
+        return
+    for e in entries[KEEP:]:
+        if e.path != str(keep):
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)

@@ -1,0 +1,214 @@
+"""The project snapshot (snapshot.py): a project loaded through it is the project loaded
+from scratch, whatever sequence of edits came before, and a bad snapshot is ignored."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from schemactl import cache, snapshot
+from schemactl.config import load_config
+from schemactl.model import LazyEntities
+from schemactl.project import ProjectResult, load_project
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# Entities that make every cross-package rule fire in some combination: owners and
+# duplicates (SC400/SC401), relation targets found, missing (SC307 and its hint), of the
+# wrong type (SC309) or without the field (SC308), and table or name collisions.
+MENU: dict[str, str] = {
+    "tag": """
+  - name: Tag
+    fields:
+      id: {type: cuid, primary: true}
+      label: {type: string, required: true}
+""",
+    "tag2": """
+  - name: Tag
+    fields:
+      id: {type: cuid, primary: true}
+      label: {type: text}
+""",
+    "tagg": """
+  - name: Tagg
+    fields:
+      id: {type: int, primary: true}
+""",
+    "post": """
+  - name: Post
+    fields:
+      id: {type: cuid, primary: true}
+      tagId: {type: cuid, required: true}
+    relations:
+      - {name: tag, type: belongsTo, entity: Tag, field: tagId}
+""",
+    "note": """
+  - name: Note
+    fields:
+      id: {type: cuid, primary: true}
+      tagId: {type: cuid}
+    relations:
+      - {name: tag, type: belongsTo, entity: Tagx, field: tagId}
+""",
+    "comment": """
+  - name: Comment
+    fields:
+      id: {type: cuid, primary: true}
+      postId: {type: int}
+    relations:
+      - {name: post, type: belongsTo, entity: Post, field: postId}
+""",
+    "item": """
+  - name: Item
+    fields:
+      id: {type: cuid, primary: true}
+    relations:
+      - {name: posts, type: hasMany, entity: Post, field: itemId}
+""",
+    "label": """
+  - name: Label
+    table: tags
+    fields:
+      id: {type: cuid, primary: true}
+""",
+    "broken": """
+  - name: Broken
+    fields:
+      id: {type: nonsense, primary: true}
+""",
+}
+PACKAGES = ["alpha", "beta", "gamma", "delta"]
+
+content = st.lists(st.sampled_from(sorted(MENU)), max_size=4, unique_by=lambda k: k[:3])
+step = st.tuples(st.sampled_from(PACKAGES), st.one_of(st.none(), content))
+
+
+def write(root: Path, pkg: str, items: list[str] | None) -> None:
+    folder = root / "packages" / pkg
+    if items is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    path = folder / "seed" / "schema" / "entities.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("entities:" + ("".join(MENU[i] for i in items) or " []\n"), "utf-8")
+
+
+def observed(pr: ProjectResult) -> Any:
+    """Everything a command can read of a loaded project, entities built."""
+    return (
+        [d.to_dict() for d in pr.diagnostics],
+        [
+            (p.id, p.namespace, p.path, p.file, p.owned, p.metadata_file, p.entity_summary())
+            for p in pr.project.packages
+        ],
+        [repr(tuple(p.entities)) for p in pr.project.packages],
+    )
+
+
+def load(root: Path, *, use_cache: bool, monkeypatch: pytest.MonkeyPatch) -> ProjectResult:
+    monkeypatch.setattr(cache, "enabled", use_cache)
+    return load_project(root, config=load_config(root))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.fixed_dictionaries({p: content for p in PACKAGES[:3]}),
+    steps=st.lists(step, min_size=1, max_size=5),
+    owners=st.booleans(),
+)
+def test_a_project_loaded_through_the_snapshot_is_the_project_loaded_afresh(
+    start: dict[str, list[str]],
+    steps: list[tuple[str, list[str] | None]],
+    owners: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="schemactl-snapshot-"))
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(root / ".cache"))
+    try:
+        config = 'packages = ["packages/*"]\n' + ('[owners]\nTag = "beta"\n' if owners else "")
+        (root / "schemactl.toml").write_text(config, "utf-8")
+        for pkg, items in start.items():
+            write(root, pkg, items)
+        assert observed(load(root, use_cache=True, monkeypatch=monkeypatch)) == observed(
+            load(root, use_cache=False, monkeypatch=monkeypatch)
+        )
+        for pkg, items in steps:
+            write(root, pkg, items)
+            cached = load(root, use_cache=True, monkeypatch=monkeypatch)
+            reused = sum(isinstance(p.entities, LazyEntities) for p in cached.project.packages)
+            event(f"packages reused from the snapshot: {min(reused, 2)}+")
+            fresh = load(root, use_cache=False, monkeypatch=monkeypatch)
+            assert observed(cached) == observed(fresh), (pkg, items)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "enabled", True)
+    root = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, root)
+    return root
+
+
+def test_unchanged_packages_are_not_built_until_read(examples: Path) -> None:
+    first = load_project(examples)
+    assert not any(isinstance(p.entities, LazyEntities) for p in first.project.packages)
+    f = examples / "packages/forum/seed/schema/entities.yaml"
+    f.write_text(f.read_text() + "\n# a comment changes the file, not its entities\n")
+    second = load_project(examples)
+    lazy = {p.id: isinstance(p.entities, LazyEntities) for p in second.project.packages}
+    assert lazy["forum"] is False  # changed: loaded afresh
+    assert sum(lazy.values()) >= len(lazy) - 3  # the others wait (or depend on forum)
+    assert not any(p.entities.loaded for p in second.project.packages if lazy[p.id])  # type: ignore[attr-defined]
+    summaries = [p.entity_summary() for p in second.project.packages]
+    assert summaries == [p.entity_summary() for p in first.project.packages]
+    assert [tuple(p.entities) for p in second.project.packages] == [
+        tuple(p.entities) for p in first.project.packages
+    ]
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [b"{not json", b'{"salt": "other", "packages": {}}', b'{"salt": 1}', b"[]"],
+    ids=["garbage", "foreign", "malformed", "wrong-shape"],
+)
+def test_a_bad_snapshot_is_ignored(
+    examples: Path, spoil: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    want = observed(load_project(examples))
+    (path,) = (examples.parent / "cache" / "projects").glob("*.json")
+    path.write_bytes(spoil)
+    assert observed(load_project(examples)) == want
+    monkeypatch.setattr(cache, "enabled", False)
+    assert observed(load_project(examples)) == want
+
+
+def test_a_snapshot_entry_with_the_wrong_shape_is_ignored(examples: Path) -> None:
+    want = observed(load_project(examples))
+    (path,) = (examples.parent / "cache" / "projects").glob("*.json")
+    import orjson
+
+    doc = orjson.loads(path.read_bytes())
+    pid = sorted(doc["packages"])[0]
+    doc["packages"][pid][6] = "not a list of foreign keys"
+    path.write_bytes(orjson.dumps(doc))
+    assert snapshot.load(load_config(examples)) == {}  # the check no longer matches
+    assert observed(load_project(examples)) == want
+    # even with a matching check, an entry that does not decode is not used
+    body = orjson.dumps(doc["packages"])
+    doc["check"] = snapshot.hashlib.sha256(body).hexdigest()
+    path.write_bytes(orjson.dumps(doc))
+    assert snapshot.load(load_config(examples)) == {}
+    assert observed(load_project(examples)) == want
