@@ -201,13 +201,13 @@ def test_a_snapshot_entry_with_the_wrong_shape_is_ignored(examples: Path) -> Non
     import orjson
 
     doc = orjson.loads(path.read_bytes())
-    pid = sorted(doc["packages"])[0]
-    doc["packages"][pid][6] = "not a list of foreign keys"
+    pid = sorted(doc["body"])[0]
+    doc["body"][pid][6] = "not a list of foreign keys"
     path.write_bytes(orjson.dumps(doc))
     assert snapshot.load(load_config(examples)) == {}  # the check no longer matches
     assert observed(load_project(examples)) == want
     # even with a matching check, an entry that does not decode is not used
-    body = orjson.dumps(doc["packages"])
+    body = orjson.dumps(doc["body"])
     doc["check"] = snapshot.hashlib.sha256(body).hexdigest()
     path.write_bytes(orjson.dumps(doc))
     assert snapshot.load(load_config(examples)) == {}

@@ -123,17 +123,74 @@ def put(k: str, encoded: dict[str, Any]) -> None:
     """Store ``encode(...)`` of one file under key ``k``, atomically; never fails."""
     import orjson
 
-    folder = directory() / k[:2]
     try:
         data = orjson.dumps({"key": k, **encoded})
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        write_atomic(directory() / k[:2] / f"{k}.json", data)
+    except (RuntimeError, TypeError):  # RuntimeError: no home directory to cache in
+        pass
+
+
+# Helpers for the other entries kept here (registry_index, snapshot).
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` through a temporary file renamed into place, so that a
+    reader sees the old entry or the new one; False (and nothing left behind) on failure."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, folder / f"{k}.json")
-    except (OSError, RuntimeError, TypeError):  # RuntimeError: no home directory to cache in
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return False
+
+
+def sealed(salt: str, key: str, body: bytes) -> bytes:
+    """An entry whose ``body`` (JSON) carries its salt, its key and its own SHA-256."""
+    check = hashlib.sha256(body).hexdigest()
+    head = json.dumps({"salt": salt, "key": key, "check": check})
+    return head[:-1].encode() + b', "body": ' + body + b"}"
+
+
+def unseal(raw: bytes, salt: str, key: str) -> Any:
+    """The body of a ``sealed`` entry; None unless salt, key and checksum all match."""
+    import orjson
+
+    doc = orjson.loads(raw)
+    if not isinstance(doc, dict) or doc.get("salt") != salt or doc.get("key") != key:
+        return None
+    body = doc.get("body")
+    if doc.get("check") != hashlib.sha256(orjson.dumps(body)).hexdigest():
+        return None
+    return body
+
+
+def prune(folder: Path, keep: int, spare: Path) -> None:
+    """Delete all but the ``keep`` most recently used entries of ``folder`` (a reader
+    touches what it uses), never ``spare``."""
+    try:
+        entries = sorted(
+            (e for e in os.scandir(folder) if e.name.endswith(".json")),
+            key=lambda e: e.stat().st_mtime_ns,
+            reverse=True,
+        )
+    except OSError:
+        return
+    for e in entries[keep:]:
+        if e.path != str(spare):
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)
+
+
+def touch(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 # Positional encoding: each object becomes the list of its dataclass fields in order (the

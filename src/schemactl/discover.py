@@ -33,6 +33,9 @@ class Found:
 
 
 def _rel(root: Path, p: Path) -> str:
+    r, s = str(root), str(p)
+    if s.startswith(r + os.sep):  # what glob gives back: the cheap way
+        return s[len(r) + 1 :].replace(os.sep, "/")
     try:
         return p.relative_to(root).as_posix()
     except ValueError:
@@ -112,11 +115,11 @@ def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
 def _package(
     config: Config, root_real: str, rel: str, d: Path, diags: list[Diagnostic]
 ) -> Found | None:
-    seed = d / "seed"
-    meta_path = seed / "metadata.json"
+    seed = os.path.join(d, "seed")
+    meta_path = os.path.join(seed, "metadata.json")
     meta_rel = f"{rel}/seed/metadata.json"
     meta: dict[str, Any] = {}
-    has_meta = meta_path.is_file()
+    has_meta = os.path.isfile(meta_path)
     if has_meta:
         meta_or_none = _read_metadata(meta_path, meta_rel, diags)
         if meta_or_none is None:
@@ -153,7 +156,7 @@ def _package(
     if not isinstance(spath, str) or not spath:
         diags.append(Diagnostic("error", "SC503", "schema.path must be a string", meta_rel))
         return None
-    target = seed / spath
+    target = os.path.join(seed, spath)
     # where to point: the metadata.json that named the path, else the entities file itself
     where = meta_rel if explicit else f"{rel}/seed/{DEFAULT_SCHEMA_PATH}"
     real_pkg = realpath(d)
@@ -238,9 +241,10 @@ def _package(
     )
 
 
-def _read_metadata(path: Path, rel: str, diags: list[Diagnostic]) -> dict[str, Any] | None:
+def _read_metadata(path: str, rel: str, diags: list[Diagnostic]) -> dict[str, Any] | None:
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8-sig")
         data = json.loads(text)
     except UnicodeDecodeError:
         diags.append(Diagnostic("error", "SC503", "metadata.json is not valid UTF-8", rel))

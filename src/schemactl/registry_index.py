@@ -21,12 +21,9 @@ registry is then parsed in full, as without it); ``--no-cache`` bypasses it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -281,67 +278,34 @@ def store(key: str, index: dict[str, Any]) -> None:
     """Keep the index of the registry whose bytes hash to ``key``; never fails."""
     import orjson
 
-    path = _path(key)
-    body = orjson.dumps(index)
-    doc = (
-        orjson.dumps({"salt": _SALT, "key": key, "check": hashlib.sha256(body).hexdigest()})[:-1]
-        + b',"index":'
-        + body
-        + b"}"
-    )
-    tmp = None
+    from .cache import prune, sealed, write_atomic
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(doc)
-        os.replace(tmp, path)
-        _prune(path.parent, keep=path)
-    except (OSError, RuntimeError):  # RuntimeError: no home directory to cache in
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        path = _path(key)
+        if write_atomic(path, sealed(_SALT, key, orjson.dumps(index))):
+            prune(path.parent, KEEP, spare=path)
+    except RuntimeError:  # no home directory to cache in
+        pass
 
 
 KEEP = 8  # indexes kept per cache directory: a few branches' registries
 
 
-def _prune(folder: Path, keep: Path) -> None:
-    """Drop all but the most recently used few: each is about 2% of its registry's size."""
-    try:
-        entries = sorted(
-            (e for e in os.scandir(folder) if e.name.endswith(".json")),
-            key=lambda e: e.stat().st_mtime_ns,
-            reverse=True,
-        )
-    except OSError:
-        return
-    for e in entries[KEEP:]:
-        if e.path != str(keep):
-            with contextlib.suppress(OSError):
-                os.unlink(e.path)
-
-
 def has(key: str) -> bool:
-    return _path(key).exists()
+    try:
+        return _path(key).exists()
+    except RuntimeError:
+        return False
 
 
 def load(raw: bytes, key: str) -> dict[str, Any] | None:
     """The registry in ``raw`` built from its stored index (None when there is none usable)."""
-    import orjson
+    from .cache import touch, unseal
 
     try:
         path = _path(key)
-        doc = orjson.loads(path.read_bytes())
-        body = orjson.dumps(doc["index"])
-        if (
-            doc.get("salt") != _SALT
-            or doc.get("key") != key
-            or doc.get("check") != hashlib.sha256(body).hexdigest()
-        ):
-            return None
-        index = doc["index"]
-        if index["size"] != len(raw):
+        index = unseal(path.read_bytes(), _SALT, key)
+        if index is None or index["size"] != len(raw):
             return None
         view = memoryview(raw)
         baseline: dict[str, Any] = {}
@@ -351,11 +315,10 @@ def load(raw: bytes, key: str) -> dict[str, Any] | None:
         data: dict[str, Any] = dict(index["top"])
         data["baseline"] = baseline
         data["migrations"] = migrations
-        with contextlib.suppress(OSError):
-            os.utime(path)  # pruning keeps the most recently used
-        return data
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError):
         return None
+    touch(path)  # pruning keeps the most recently used
+    return data
 
 
 def _record(

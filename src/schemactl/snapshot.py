@@ -21,10 +21,8 @@ with and without it identical over random sequences of edits.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -91,13 +89,13 @@ def known_digest(known: list[str]) -> str:
 # ----------------------------------------------------------------------------- storage
 
 
-def _path(config: Config) -> Path:
+def _path(config: Config) -> tuple[Path, str]:
     from .cache import directory
 
     ident = hashlib.sha256(
         f"{_SALT}\0{os.path.realpath(config.root)}\0{config!r}".encode()
     ).hexdigest()
-    return directory() / "projects" / f"{ident}.json"
+    return directory() / "projects" / f"{ident}.json", ident
 
 
 _FK = [f.name for f in fields(ForeignKey)]
@@ -149,19 +147,18 @@ def _dec_state(v: list[Any]) -> PackageState:
 
 def load(config: Config) -> dict[str, PackageState]:
     """The stored states by package id (empty when there is no usable snapshot)."""
-    import orjson
+    from .cache import touch, unseal
 
-    path = _path(config)
     try:
-        doc = orjson.loads(path.read_bytes())
-        body = orjson.dumps(doc["packages"])
-        if doc.get("salt") != _SALT or doc.get("check") != hashlib.sha256(body).hexdigest():
-            return {}  # another version's, or damaged: the check covers every entry
-        states = {pid: _dec_state(v) for pid, v in doc["packages"].items()}
+        path, key = _path(config)
+        # the seal's checksum covers every entry: a damaged one is never decoded
+        body = unseal(path.read_bytes(), _SALT, key)
+        if body is None:
+            return {}
+        states = {pid: _dec_state(v) for pid, v in body.items()}
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return {}
-    with contextlib.suppress(OSError):
-        os.utime(path)  # pruning keeps the most recently used
+    touch(path)  # pruning keeps the most recently used
     return states
 
 
@@ -169,38 +166,12 @@ def store(config: Config, states: dict[str, PackageState]) -> None:
     """Keep ``states`` as the project's snapshot; never fails."""
     import orjson
 
-    path = _path(config)
-    tmp = None
+    from .cache import prune, sealed, write_atomic
+
     try:
+        path, key = _path(config)
         body = orjson.dumps({pid: _enc_state(s) for pid, s in states.items()})
-        check = hashlib.sha256(body).hexdigest()
-        data = b'{"salt":%s,"check":"%s","packages":%s}' % (
-            orjson.dumps(_SALT),
-            check.encode(),
-            body,
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-        _prune(path.parent, keep=path)
-    except (OSError, RuntimeError, TypeError):
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _prune(folder: Path, keep: Path) -> None:
-    try:
-        entries = sorted(
-            (e for e in os.scandir(folder) if e.name.endswith(".json")),
-            key=lambda e: e.stat().st_mtime_ns,
-            reverse=True,
-        )
-    except OSError:
-        return
-    for e in entries[KEEP:]:
-        if e.path != str(keep):
-            with contextlib.suppress(OSError):
-                os.unlink(e.path)
+        if write_atomic(path, sealed(_SALT, key, body)):
+            prune(path.parent, KEEP, spare=path)
+    except (RuntimeError, TypeError):  # RuntimeError: no home directory to cache in
+        pass
