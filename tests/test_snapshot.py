@@ -212,3 +212,15 @@ def test_a_snapshot_entry_with_the_wrong_shape_is_ignored(examples: Path) -> Non
     path.write_bytes(orjson.dumps(doc))
     assert snapshot.load(load_config(examples)) == {}
     assert observed(load_project(examples)) == want
+
+
+def test_a_file_changed_before_its_entities_are_built_stops_the_command(examples: Path) -> None:
+    from schemactl.errors import OperationalError
+
+    load_project(examples)
+    second = load_project(examples)
+    lazy = next(p for p in second.project.packages if isinstance(p.entities, LazyEntities))
+    f = examples / lazy.file
+    f.write_text(f.read_text() + "\n# edited while a command ran\n")
+    with pytest.raises(OperationalError, match="changed while schemactl was running"):
+        tuple(lazy.entities)

@@ -188,7 +188,22 @@ def _read_into(
 
 def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
     """The entities of a package the snapshot holds: its drafts (from the validation
-    cache, or parsed again) with the stored foreign keys."""
+    cache, or parsed again) with the stored foreign keys.  The file must still be the
+    one the command loaded: it may be read long after (``apply`` waits on a database)."""
+    from . import cache
+    from .errors import OperationalError
+
+    try:
+        raw = Path(f.abs_file).read_bytes()
+    except OSError:
+        raw = None
+    naming = (config.table_style, config.column_style)
+    if raw is None or cache.key(f, raw, naming) != state.key:
+        raise OperationalError(
+            f"{f.file} changed while schemactl was running",
+            hint="run the command again",
+            code="SC000",
+        )
     ((ds, _),) = read_all([f], config)
     return tuple(_freeze(d, fk) for d, fk in zip(ds, state.fks(), strict=True))
 
