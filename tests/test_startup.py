@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("sqlglot", "psycopg")
-WATCHED = ("sqlglot", "psycopg", "jsonschema", "rich", "typer", "yaml")
+WATCHED = ("sqlglot", "psycopg", "jsonschema", "rich", "typer", "yaml", "pydantic")
 
 RUNNER = """
 import atexit, json, sys
@@ -60,6 +60,7 @@ def test_validate_does_not_import_sqlglot_or_psycopg() -> None:
     assert "0 errors" in out
     assert not set(HEAVY) & set(loaded)
     assert {"jsonschema", "yaml", "rich"} <= set(loaded)  # what validate does need
+    assert "pydantic" not in loaded  # typer 0.29 would import it on every run: pinned below
 
 
 def test_validate_json_does_not_import_rich_or_heavy_modules() -> None:
@@ -74,3 +75,15 @@ def test_schema_does_not_load_jsonschema() -> None:
     code, loaded, out = loaded_modules("schema")
     assert code == 0 and json.loads(out)["$schema"].endswith("2020-12/schema")
     assert not {"jsonschema", *HEAVY} & set(loaded)
+
+
+def test_a_quiet_scan_with_nothing_to_say_imports_neither_rich_nor_the_database(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    root = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", root)
+    code, loaded, out = loaded_modules("--root", str(root), "-q", "scan")
+    assert code == 0 and out == ""
+    assert not {"rich", "pydantic", *HEAVY} & set(loaded)
