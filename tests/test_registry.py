@@ -413,3 +413,18 @@ def test_lock_file_and_temporaries_are_ignored_by_git(tmp_path: Path) -> None:
     assert ".schemactl/registry.json\n" in out
     assert ".schemactl/.gitignore" in out
     assert "registry.json.lock" not in out
+
+
+def test_an_order_too_large_for_json_is_refused_not_written(tmp_path: Path) -> None:
+    """A hand-edited ``order`` of 2**64 - 1 would make the next one unwritable (review)."""
+    root = project(tmp_path, {"shop": product()})
+    assert cli(root, "scan").exit_code == 0
+    data = json.loads(registry_bytes(root))
+    data["migrations"][0]["order"] = 2**64 - 1
+    (root / REGISTRY).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    before = registry_bytes(root)
+    write_package(root, "shop", product(sku=True))
+    res = cli(root, "scan")
+    assert res.exit_code == 3
+    assert "malformed 'order'" in res.output
+    assert registry_bytes(root) == before

@@ -224,3 +224,34 @@ def test_a_file_changed_before_its_entities_are_built_stops_the_command(examples
     f.write_text(f.read_text() + "\n# edited while a command ran\n")
     with pytest.raises(OperationalError, match="changed while schemactl was running"):
         tuple(lazy.entities)
+
+
+def test_a_file_saved_while_the_project_loads_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor saves B while the command runs, then the user goes back to A: the next
+    run must not reuse what was built from B under A's key (found in review)."""
+    import schemactl.project as project_mod
+
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "p"
+    (root).mkdir()
+    (root / "schemactl.toml").write_text('packages = ["packages/*"]\n', "utf-8")
+    write(root, "alpha", ["tag"])
+    write(root, "beta", ["tagg"])
+    load(root, use_cache=True, monkeypatch=monkeypatch)
+    write(root, "alpha", ["tag", "label"])  # A: alpha must be redone
+    keys_of = project_mod._file_keys
+
+    def racing(found: Any, config: Any) -> Any:
+        out = keys_of(found, config)
+        write(root, "alpha", ["tag", "comment"])  # B, saved between two reads
+        return out
+
+    monkeypatch.setattr(project_mod, "_file_keys", racing)
+    load(root, use_cache=True, monkeypatch=monkeypatch)
+    monkeypatch.setattr(project_mod, "_file_keys", keys_of)
+    write(root, "alpha", ["tag", "label"])  # back to A
+    cached = load(root, use_cache=True, monkeypatch=monkeypatch)
+    fresh = load(root, use_cache=False, monkeypatch=monkeypatch)
+    assert observed(cached) == observed(fresh)

@@ -25,9 +25,9 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .diagnostics import Diagnostic
 from .discover import Found
+from .fingerprint import code
 from .model import Acl, Check, Field, Index, Loc, Relation
 from .registry_index import may_be_lossy
 from .validate import Draft
@@ -50,7 +50,7 @@ def _shape() -> str:
     return ";".join(parts)
 
 
-_SALT = f"schemactl {__version__} cache {FORMAT} {_shape()}".encode()
+_SALT = f"schemactl {code()} cache {FORMAT} {_shape()}".encode()
 
 
 def directory() -> Path:

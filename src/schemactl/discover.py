@@ -54,8 +54,10 @@ def realpath(path: str | os.PathLike[str], *, strict: bool = False) -> str:
     share their parents, and realpath stats every component of every path.  Only an
     existing entry that is not a symlink is answered from the memory; anything else (a
     link, a loop, a missing file) goes to ``os.path.realpath`` itself."""
-    parent, name = os.path.split(os.path.abspath(path))
-    if name and name not in (".", ".."):
+    text = os.fspath(path)
+    parent, name = os.path.split(os.path.abspath(text))
+    # abspath folds "link/.." before the link is followed: such paths go the long way
+    if name and ".." not in text.split(os.sep):
         real_parent = _real_dirs.get(parent)
         if real_parent is None:
             real_parent = _real_dirs[parent] = realpath(parent)

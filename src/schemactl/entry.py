@@ -47,7 +47,10 @@ def _exit(code: object) -> None:
     if run_exit_functions is None:  # not CPython: the ordinary way
         sys.exit(code)
     run_exit_functions()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe: Python itself would exit 120
+        code = code or 120
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)

@@ -362,16 +362,26 @@ def _scalar(ev: Any, err: Any, diags: list[Diagnostic], line: int, col: int) -> 
     return v
 
 
+def read_capped(path: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, at most one byte past the limit (enough to tell it is too large)."""
+    with open(path, "rb") as fh:
+        return fh.read(max_bytes + 1)
+
+
 def load_file(path: str, file: str, *, max_bytes: int = MAX_FILE_BYTES) -> Loaded:
     """Read and parse ``path``; ``file`` is the root-relative name used in diagnostics."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
+        raw = read_capped(path, max_bytes)
     except OSError as e:
         reason = e.strerror or str(e)
         if getattr(e, "errno", None) == 40:  # ELOOP
             return Loaded(None, (Diagnostic("error", "SC111", f"symlink loop: {reason}", file),))
         return Loaded(None, (Diagnostic("error", "SC110", f"cannot read file: {reason}", file),))
+    return load_raw(raw, file, max_bytes=max_bytes)
+
+
+def load_raw(raw: bytes, file: str, *, max_bytes: int = MAX_FILE_BYTES) -> Loaded:
+    """Parse bytes already read with ``read_capped``."""
     if len(raw) > max_bytes:
         return Loaded(
             None,

@@ -18,7 +18,7 @@ from .config import Config, load_config
 from .conflicts import choose_owners, name_collisions, package_clashes
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .discover import Found, discover
-from .load import load_file
+from .load import load_file, load_raw, read_capped
 from .model import Entity, External, ForeignKey, LazyEntities, Package, Project
 from .naming import PG_TYPES, derived
 from .schema_check import check_document
@@ -49,8 +49,9 @@ def load_project(
     found, diags = discover(config)
     found, clash = package_clashes(found)
     diags += clash
-    keys: list[str | None] = _file_keys(found, config) if cache.enabled else [None] * len(found)
+    keys, raws = _file_keys(found, config) if cache.enabled else ([None] * len(found), [])
     key_of = {f.id: k for f, k in zip(found, keys, strict=True)}
+    raw_of = {f.id: r for f, r in zip(found, raws, strict=False)}
     old = snapshot.load(config) if cache.enabled else {}
 
     def fresh(pid: str) -> bool:
@@ -60,7 +61,7 @@ def load_project(
     # the files that changed since the snapshot: their entities now, for their names
     drafts: dict[str, list[Draft]] = {}
     file_diags: dict[str, list[Diagnostic]] = {}
-    _read_into([f for f in found if not fresh(f.id)], config, drafts, file_diags)
+    _read_into([f for f in found if not fresh(f.id)], config, drafts, file_diags, raw_of)
     names: dict[str, tuple[str, ...]] = {}
     targets: dict[str, tuple[str, ...]] = {}
     for f in found:
@@ -94,7 +95,7 @@ def load_project(
         if len(ps) > 1:
             need.update(ps)
     more = [f for f in found if f.id in need and f.id not in drafts]
-    _read_into(more, config, drafts, file_diags)
+    _read_into(more, config, drafts, file_diags, raw_of)
     loaded = [d for f in found if f.id in drafts for d in drafts[f.id]]
     owners, dup = choose_owners(loaded, config.owners)
     diags += dup
@@ -160,20 +161,24 @@ def _diagnostic_order(d: Diagnostic) -> tuple[Any, ...]:
     return (*d.sort_key(), d.severity, d.package or "", d.entity or "", d.hint or "")
 
 
-def _file_keys(found: list[Found], config: Config) -> list[str | None]:
-    """The validation cache key of each entities file (None: unreadable, never cached)."""
+def _file_keys(found: list[Found], config: Config) -> tuple[list[str | None], list[bytes | None]]:
+    """The validation cache key of each entities file (None: unreadable, never cached) and
+    the bytes it was computed from: whatever is built for that key is built from them."""
     from . import cache
 
     naming = (config.table_style, config.column_style)
-    out: list[str | None] = []
+    keys: list[str | None] = []
+    raws: list[bytes | None] = []
     for f in found:
         try:
-            raw = Path(f.abs_file).read_bytes()
+            raw = read_capped(f.abs_file)
         except OSError:
-            out.append(None)
+            keys.append(None)
+            raws.append(None)
             continue
-        out.append(cache.key(f, raw, naming))
-    return out
+        keys.append(cache.key(f, raw, naming))
+        raws.append(raw)
+    return keys, raws
 
 
 def _read_into(
@@ -181,8 +186,10 @@ def _read_into(
     config: Config,
     drafts: dict[str, list[Draft]],
     file_diags: dict[str, list[Diagnostic]],
+    raw_of: dict[str, bytes | None],
 ) -> None:
-    for f, (ds, fd) in zip(fs, read_all(fs, config), strict=True):
+    raws = [raw_of.get(f.id) for f in fs]
+    for f, (ds, fd) in zip(fs, read_all(fs, config, raws), strict=True):
         drafts[f.id], file_diags[f.id] = ds, fd
 
 
@@ -193,24 +200,29 @@ def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
     from . import cache
     from .errors import OperationalError
 
+    changed = OperationalError(
+        f"{f.file} changed while schemactl was running", hint="run the command again", code="SC000"
+    )
     try:
-        raw = Path(f.abs_file).read_bytes()
+        raw = read_capped(f.abs_file)
     except OSError:
-        raw = None
-    naming = (config.table_style, config.column_style)
-    if raw is None or cache.key(f, raw, naming) != state.key:
-        raise OperationalError(
-            f"{f.file} changed while schemactl was running",
-            hint="run the command again",
-            code="SC000",
-        )
-    ((ds, _),) = read_all([f], config)
-    return tuple(_freeze(d, fk) for d, fk in zip(ds, state.fks(), strict=True))
+        raise changed from None
+    if cache.key(f, raw, (config.table_style, config.column_style)) != state.key:
+        raise changed
+    ((ds, _),) = read_all([f], config, [raw])
+    fks = state.fks()
+    if len(ds) != len(fks):  # the same bytes give the same entities: a damaged snapshot
+        raise changed
+    return tuple(_freeze(d, fk) for d, fk in zip(ds, fks, strict=True))
 
 
-def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list[Diagnostic]]]:
+def read_all(
+    found: list[Found], config: Config, raws: list[bytes | None] | None = None
+) -> list[tuple[list[Draft], list[Diagnostic]]]:
     """Load and validate every entities file: from the cache where the file is unchanged,
-    else in worker processes when there are many (results keep ``found`` order)."""
+    else in worker processes when there are many (results keep ``found`` order).  ``raws``:
+    the files' bytes when the caller has read them already (a cache entry is always built
+    from the bytes its key was computed from)."""
     from . import cache
     from .parallel import fork_map
 
@@ -218,21 +230,23 @@ def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list
     misses: list[tuple[int, str | None, bytes | None]] = []
     naming = (config.table_style, config.column_style)
     for i, f in enumerate(found):
+        raw = raws[i] if raws is not None else None
         if not cache.enabled:
-            misses.append((i, None, None))
+            misses.append((i, None, raw))
             continue
-        try:
-            raw = Path(f.abs_file).read_bytes()
-        except OSError:
-            misses.append((i, None, None))
-            continue
+        if raw is None:
+            try:
+                raw = read_capped(f.abs_file)
+            except OSError:
+                misses.append((i, None, None))
+                continue
         k = cache.key(f, raw, naming)
         hit = cache.get(k)
         if hit is None:
             misses.append((i, k, raw))
         else:
             results[i] = hit
-    todo = [(found[i], ckey) for i, ckey, _ in misses]
+    todo = [(found[i], ckey, raw) for i, ckey, raw in misses]
 
     def work(indexes: list[int], in_worker: bool) -> list[Any]:
         # a worker writes its cache entries and hands results back as plain data
@@ -244,15 +258,18 @@ def read_all(found: list[Found], config: Config) -> list[tuple[list[Draft], list
     return [r if r is not None else ([], []) for r in results]
 
 
-def _read_chunk(items: list[tuple[Found, str | None]], config: Config, encoded: bool) -> list[Any]:
-    """Read each file; store it in the cache under its key (when it has one); return the
-    results as objects, or as ``cache.encode`` data for a worker to hand back."""
+def _read_chunk(
+    items: list[tuple[Found, str | None, bytes | None]], config: Config, encoded: bool
+) -> list[Any]:
+    """Load each file (from its bytes when read already); store the result in the cache
+    under its key (when it has one); return the results as objects, or as ``cache.encode``
+    data for a worker to hand back."""
     from . import cache
 
     out: list[Any] = []
-    for f, ckey in items:
+    for f, ckey, raw in items:
         diags: list[Diagnostic] = []
-        drafts = read_package(f, config, diags)
+        drafts = read_package(f, config, diags, raw)
         doc = cache.encode(drafts, diags) if encoded or ckey is not None else None
         if ckey is not None and doc is not None:
             cache.put(ckey, doc)
@@ -260,8 +277,10 @@ def _read_chunk(items: list[tuple[Found, str | None]], config: Config, encoded: 
     return out
 
 
-def read_package(f: Found, config: Config, diags: list[Diagnostic]) -> list[Draft]:
-    loaded = load_file(f.abs_file, f.file)
+def read_package(
+    f: Found, config: Config, diags: list[Diagnostic], raw: bytes | None = None
+) -> list[Draft]:
+    loaded = load_file(f.abs_file, f.file) if raw is None else load_raw(raw, f.file)
     if loaded.data is None:
         diags.extend(
             Diagnostic(

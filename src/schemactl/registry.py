@@ -205,6 +205,8 @@ def _record_problem(m: Mapping[str, Any]) -> str | None:
         return problem
     if m["status"] not in STATUSES:
         return f"has an unknown status {m['status']!r}"
+    if not 0 <= m.get("order", 0) < 2**53:  # the next one must still be a JSON integer
+        return "has a malformed 'order'"
     if not all(isinstance(m["sql"].get(k), str) for k in ("up", "down")):
         return "has a malformed 'sql' (needs up and down text)"
     for c in m["changes"]:

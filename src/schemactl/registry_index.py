@@ -28,10 +28,10 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .fingerprint import code
 
 FORMAT = 1
-_SALT = f"schemactl {__version__} registry-index {FORMAT}"
+_SALT = f"schemactl {code()} registry-index {FORMAT}"
 _SCALARS = (str, int, float, bool, type(None))
 _DEPTH2 = b"\n    "  # records sit two levels deep: {"baseline": {name: record}} and [record]
 
@@ -284,7 +284,7 @@ def store(key: str, index: dict[str, Any]) -> None:
         path = _path(key)
         if write_atomic(path, sealed(_SALT, key, orjson.dumps(index))):
             prune(path.parent, KEEP, spare=path)
-    except RuntimeError:  # no home directory to cache in
+    except (RuntimeError, TypeError):  # no home directory; a number JSON cannot hold
         pass
 
 

@@ -27,13 +27,13 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .config import Config
 from .diagnostics import Diagnostic
+from .fingerprint import code
 from .model import EntitySummary, ForeignKey
 
 FORMAT = 1
-_SALT = f"schemactl {__version__} snapshot {FORMAT}"
+_SALT = f"schemactl {code()} snapshot {FORMAT}"
 KEEP = 16  # snapshots kept per cache directory (projects, configurations)
 
 
