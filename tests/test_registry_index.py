@@ -146,22 +146,58 @@ def test_the_examples_registry_renders_to_its_own_bytes(examples: Path) -> None:
 # ----------------------------------------------------------------------------- read / write
 
 
+def _only_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on a read can only come from the index: parsing the file fails."""
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("the file was parsed")
+
+    monkeypatch.setattr(registry, "_stream", refuse)
+    monkeypatch.setattr(registry, "_parse", refuse)
+
+
 def test_a_read_remembers_a_registry_and_the_next_read_is_lazy(
-    examples: Path, own_cache: Path
+    examples: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = examples / REGISTRY
-    full = registry.read(path)
-    assert all(type(m) is dict for m in full["migrations"])  # parsed in full, then indexed
+    want = json.loads(path.read_bytes())
+    first = registry.read(path)  # streamed record by record, then indexed
+    assert _plain(first) == want
     assert len(list((own_cache / "registry").glob("*.json"))) == 1
+    _only_the_index(monkeypatch)
     lazy = registry.read(path)
     assert all(isinstance(m, registry_index.Record) for m in lazy["migrations"])
     assert all(m.pristine() is not None for m in lazy["migrations"])
     # reading a scalar leaves a record unparsed; anything else parses it
     m = lazy["migrations"][0]
-    assert m["status"] == full["migrations"][0]["status"] and m.pristine() is not None
+    assert m["status"] == want["migrations"][0]["status"] and m.pristine() is not None
     assert "sql" in m and m.pristine() is not None
-    assert m["sql"] == full["migrations"][0]["sql"] and m.pristine() is None
-    assert _plain(lazy) == full
+    assert registry_index.peek(m)["sql"] == want["migrations"][0]["sql"]
+    assert m.pristine() is not None  # a peek is not kept
+    assert m["sql"] == want["migrations"][0]["sql"] and m.pristine() is None
+    assert _plain(lazy) == want
+
+
+def test_a_registry_in_our_layout_is_streamed_and_any_other_parsed_whole(examples: Path) -> None:
+    path = examples / REGISTRY
+    raw = path.read_bytes()
+    streamed = registry._stream(raw)
+    assert streamed is not None
+    assert all(isinstance(m, registry_index.Record) for m in streamed["migrations"])
+    assert _plain(streamed) == registry._parse(path, raw)
+    data = json.loads(raw)
+    compact = json.dumps(data, sort_keys=True).encode()
+    assert registry._stream(compact) is None  # same data, another layout
+    names = sorted(data["baseline"])
+    shuffled = {"baseline": {n: data["baseline"][n] for n in reversed(names)}}
+    unsorted = json.dumps({**data, **shuffled}, indent=2).encode() + b"\n"
+    assert registry._stream(unsorted) is None
+    doubled = raw.replace(
+        b'\n  "baseline": {\n', b'\n  "baseline": {\n    "%s": {},\n' % names[0].encode(), 1
+    )
+    assert registry._stream(doubled) is None
+    broken = dict(data, migrations=[{**data["migrations"][0], "status": 7}])
+    assert registry._stream(registry.dumps(broken).encode()) is None  # _parse says why
 
 
 def test_untouched_records_are_written_back_as_their_bytes(examples: Path, own_cache: Path) -> None:
@@ -226,18 +262,23 @@ def test_a_scan_with_the_index_writes_what_a_scan_without_it_writes(
     ],
     ids=["garbage", "other-version", "other-size", "truncated", "reshaped"],
 )
-def test_a_bad_index_is_ignored(examples: Path, own_cache: Path, spoil: Any) -> None:
+def test_a_bad_index_is_ignored(
+    examples: Path, own_cache: Path, spoil: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = examples / REGISTRY
+    stream = registry._stream
     full = registry.read(path)
     (index,) = (own_cache / "registry").glob("*.json")
     index.write_bytes(spoil(index.read_bytes()))
+    streams = []
+    monkeypatch.setattr(registry, "_stream", lambda raw: streams.append(1) or stream(raw))
     again = registry.read(path)
-    assert all(type(m) is dict for m in again["migrations"])  # parsed, not trusted
-    assert again == full
+    assert streams == [1]  # parsed again, not trusted
+    assert _plain(again) == _plain(full)
 
 
 def test_an_index_that_points_outside_its_records_is_refused(
-    examples: Path, own_cache: Path
+    examples: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = examples / REGISTRY
     registry.read(path)
@@ -247,7 +288,9 @@ def test_an_index_that_points_outside_its_records_is_refused(
     body = orjson.dumps(doc["body"])
     doc["check"] = registry_index.hashlib.sha256(body).hexdigest()
     index.write_bytes(orjson.dumps(doc))
-    assert all(type(m) is dict for m in registry.read(path)["migrations"])
+    _only_the_index(monkeypatch)
+    with pytest.raises(AssertionError, match="the file was parsed"):
+        registry.read(path)
 
 
 def test_a_hand_edit_is_parsed_and_shape_checked_again(examples: Path, own_cache: Path) -> None:
@@ -266,7 +309,7 @@ def test_no_cache_neither_reads_nor_writes_an_index(
 ) -> None:
     monkeypatch.setattr(cache, "enabled", False)
     data = registry.read(examples / REGISTRY)
-    assert all(type(m) is dict for m in data["migrations"])
+    assert _plain(data) == json.loads((examples / REGISTRY).read_bytes())
     assert not (own_cache / "registry").exists()
 
 

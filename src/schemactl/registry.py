@@ -69,11 +69,48 @@ def read(
         indexed = registry_index.load(raw, key)
         if indexed is not None:
             return indexed
-    data = _parse(path, raw)
+    data = _stream(raw) or _parse(path, raw)
     if key is not None and remember:
         rendered = registry_index.render(data)
         if rendered.index is not None and rendered.equals(raw):
             registry_index.store(key, rendered.index)
+    return data
+
+
+def _stream(raw: bytes) -> dict[str, Any] | None:
+    """A registry laid out exactly as schemactl writes it, read record by record: each is
+    parsed, checked for its shape and its layout, summarised and let go, so the whole
+    file never exists as objects at once (an 83 MB registry became 450 MB of them).
+    None for anything else, even a shape problem: ``_parse`` then reads the file whole
+    and says what is wrong, as it always has."""
+    from .registry_index import canonical, loads_record, record_of, split
+
+    try:
+        top, base, migs = split(raw)
+        fmt = top.get("format")
+        if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt > FORMAT:
+            return None
+        names = [name for name, _, _ in base]
+        if names != sorted(set(names)):  # unsorted or repeated: not our layout
+            return None
+        view = memoryview(raw)
+        baseline: dict[str, Any] = {}
+        for name, start, end in base:
+            entry = loads_record(view[start:end])
+            if _entry_problem(entry, with_migration=True) or not canonical(entry, view[start:end]):
+                return None
+            baseline[name] = record_of(view[start:end], entry)
+        migrations: list[Any] = []
+        for start, end in migs:
+            m = loads_record(view[start:end])
+            if not isinstance(m, dict) or _record_problem(m) or not canonical(m, view[start:end]):
+                return None
+            migrations.append(record_of(view[start:end], m))
+    except ValueError:  # orjson's decode error is one
+        return None
+    data: dict[str, Any] = dict(top)
+    data["baseline"] = baseline
+    data["migrations"] = migrations
     return data
 
 
@@ -465,8 +502,10 @@ def transaction(
             write(path, data)
 
 
-def record_hash(record: dict[str, Any]) -> str:
-    body = {k: v for k, v in record.items() if k != "record_hash"}
+def record_hash(record: Mapping[str, Any]) -> str:
+    from .registry_index import peek
+
+    body = {k: v for k, v in peek(record).items() if k != "record_hash"}
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -475,7 +514,7 @@ def seal(record: dict[str, Any]) -> None:
     record["record_hash"] = record_hash(record)
 
 
-def tampered(record: dict[str, Any]) -> bool:
+def tampered(record: Mapping[str, Any]) -> bool:
     return record.get("record_hash") != record_hash(record)
 
 

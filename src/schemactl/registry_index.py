@@ -54,15 +54,18 @@ class Record(MutableMapping[str, Any]):
 
     def _full(self) -> dict[str, Any]:
         if self._data is None:
-            import orjson
-
             assert self._raw is not None
-            data = orjson.loads(self._raw)
-            if may_be_lossy(self._raw) and lossy(data):
-                data = json.loads(bytes(self._raw))
-            self._data = data
+            self._data = loads_record(self._raw)
             self._raw = None
         return self._data
+
+    def peek(self) -> dict[str, Any]:
+        """The whole record, parsed for a look without being kept (a pristine record
+        stays lazy and cheap; do not change what this returns)."""
+        if self._data is not None:
+            return self._data
+        assert self._raw is not None
+        return loads_record(self._raw)
 
     def __getitem__(self, key: str) -> Any:
         if self._data is None:
@@ -132,6 +135,21 @@ def lossy(record: Any) -> bool:
             if isinstance(values, list) and any(_big(v) for v in values):
                 return True
     return False
+
+
+def loads_record(raw: bytes | memoryview) -> Any:
+    """One record's JSON, integers exact."""
+    import orjson
+
+    data = orjson.loads(raw)
+    if may_be_lossy(raw) and lossy(data):
+        data = json.loads(bytes(raw))
+    return data
+
+
+def peek(record: Any) -> Any:
+    """A record's full content without keeping a lazy record parsed."""
+    return record.peek() if isinstance(record, Record) else record
 
 
 def lossy_registry(data: Any) -> bool:
@@ -259,6 +277,97 @@ def render(data: dict[str, Any]) -> Rendered:
         if all(isinstance(v, _SCALARS) for v in top.values()):
             index = {"top": top, "baseline": base_idx, "migrations": mig_idx, "size": pos}
     return Rendered(parts, pos, index)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+_REC_END = b"\n    }"
+
+
+def split(raw: bytes) -> tuple[dict[str, Any], list[tuple[str, int, int]], list[tuple[int, int]]]:
+    """Where the records of a registry laid out as ``render`` writes it lie: the top-level
+    scalars, (name, start, end) of each baseline entry, (start, end) of each migration.
+    Raises ValueError for any other layout (the caller then parses the file whole).  The
+    caller still parses every record: this only finds them, without building the whole
+    file in memory at once."""
+    import orjson
+
+    view = memoryview(raw)
+    top: dict[str, Any] = {}
+    base: list[tuple[str, int, int]] = []
+    migs: list[tuple[int, int]] = []
+    if not raw.startswith(b'{\n  "baseline": ') or not raw.endswith(b"\n}\n"):
+        raise ValueError("not the usual layout")
+    pos = len(b'{\n  "baseline": ')
+    if raw.startswith(b"{}", pos):
+        pos += 2
+    else:
+        if not raw.startswith(b"{\n    ", pos):
+            raise ValueError("baseline")
+        pos += 6
+        while True:
+            head = raw.find(b'": {\n', pos)  # a key holds no raw newline: its end
+            if head < 0 or raw[pos] != 0x22:
+                raise ValueError("baseline key")
+            name = orjson.loads(view[pos : head + 1])
+            start = head + 3
+            end = raw.find(_REC_END, start)
+            if end < 0:
+                raise ValueError("baseline entry")
+            end += len(_REC_END)
+            base.append((name, start, end))
+            if raw.startswith(b",\n    ", end):
+                pos = end + 6
+            elif raw.startswith(b"\n  }", end):
+                pos = end + 4
+                break
+            else:
+                raise ValueError("after a baseline entry")
+    # the scalars between the baseline and the migrations, one per line
+    while raw.startswith(b',\n  "', pos) and not raw.startswith(b',\n  "migrations": ', pos):
+        line_end = raw.find(b",\n", pos + 2)  # the comma before the next key ends the line
+        key, sep, value = bytes(view[pos + 4 : line_end]).partition(b": ")
+        if line_end < 0 or not sep or b"\n" in value:
+            raise ValueError("top level")
+        top[orjson.loads(key)] = orjson.loads(value)
+        pos = line_end
+    if not raw.startswith(b',\n  "migrations": ', pos):
+        raise ValueError("migrations")
+    pos += len(b',\n  "migrations": ')
+    if raw.startswith(b"[]", pos):
+        pos += 2
+    else:
+        if not raw.startswith(b"[\n    {\n", pos):
+            raise ValueError("migrations list")
+        pos += 6
+        while True:
+            end = raw.find(_REC_END, pos)
+            if end < 0:
+                raise ValueError("migration")
+            end += len(_REC_END)
+            migs.append((pos, end))
+            if raw.startswith(b",\n    {\n", end):
+                pos = end + 6
+            elif raw.startswith(b"\n  ]", end):
+                pos = end + 4
+                break
+            else:
+                raise ValueError("after a migration")
+    if pos != len(raw) - 3:  # "\n}\n"
+        raise ValueError("trailing text")
+    return top, base, migs
+
+
+def canonical(record: Any, raw: bytes | memoryview) -> bool:
+    """Whether ``raw`` is exactly how ``render`` writes ``record`` (two levels deep)."""
+    return _dumps(record).replace(b"\n", _DEPTH2) == raw
+
+
+def record_of(raw: memoryview, record: dict[str, Any]) -> Record:
+    """A lazy record over ``raw``, summarised from its parsed content."""
+    keys, head = _summary(record)
+    return Record(raw, keys, head)
 
 
 # ----------------------------------------------------------------------------- the index

@@ -681,6 +681,7 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                         hint="run `schemactl scan` and get the migration approved",
                     )
                 )
+    target_sums: dict[int, dict[str, Any]] = {}  # approved record -> its target's checksums
     for m in data["migrations"]:
         if m["status"] == PENDING:
             pkg = pr.project.package(m["package"])
@@ -694,7 +695,12 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                     hint=f"an admin runs `schemactl approve {m['id']}` (or rejects it)",
                 )
             )
-        if m["status"] in (APPROVED, REJECTED) and registry.tampered(m):
+        if m["status"] not in (APPROVED, REJECTED):
+            continue
+        full = registry_index.peek(m)  # parsed for a look, not kept: the registry is large
+        if m["status"] == APPROVED:  # what the baseline must come from
+            target_sums[id(m)] = {n: e["checksum"] for n, e in full["target"].items()}
+        if registry.tampered(full):
             diags.append(
                 Diagnostic(
                     "error",
@@ -711,7 +717,7 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
         if (
             src is None
             or src["status"] != APPROVED
-            or src["target"].get(name, {}).get("checksum") != b["checksum"]
+            or target_sums[id(src)].get(name) != b["checksum"]
         ):
             diags.append(
                 Diagnostic(
@@ -794,6 +800,7 @@ def generate(
     result = Result()
     wanted: dict[Path, str] = {}
     for m in approved_in_order(data):
+        m = registry_index.peek(m)  # parsed for a look, not kept: the registry is large
         if registry.tampered(m):
             result.diagnostics.append(
                 Diagnostic(
