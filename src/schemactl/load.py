@@ -15,6 +15,7 @@ exact place of a problem.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -365,7 +366,9 @@ def _scalar(ev: Any, err: Any, diags: list[Diagnostic], line: int, col: int) -> 
 def read_capped(path: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """A file's bytes, at most one byte past the limit (enough to tell it is too large)."""
     with open(path, "rb") as fh:
-        return fh.read(max_bytes + 1)
+        # read(n) allocates n bytes up front: ask for no more than the file holds
+        size = os.fstat(fh.fileno()).st_size
+        return fh.read(min(size, max_bytes) + 1)
 
 
 def load_file(path: str, file: str, *, max_bytes: int = MAX_FILE_BYTES) -> Loaded:
