@@ -311,19 +311,11 @@ def split(raw: bytes) -> tuple[dict[str, Any], list[tuple[str, int, int]], list[
             if head < 0 or raw[pos] != 0x22:
                 raise ValueError("baseline key")
             name = orjson.loads(view[pos : head + 1])
-            start = head + 3
-            end = raw.find(_REC_END, start)
-            if end < 0:
-                raise ValueError("baseline entry")
-            end += len(_REC_END)
-            base.append((name, start, end))
-            if raw.startswith(b",\n    ", end):
-                pos = end + 6
-            elif raw.startswith(b"\n  }", end):
-                pos = end + 4
+            end = _record_end(raw, head + 3)
+            base.append((name, head + 3, end))
+            pos, more = _after(raw, end, b"\n  }")
+            if not more:
                 break
-            else:
-                raise ValueError("after a baseline entry")
     # the scalars between the baseline and the migrations, one per line
     while raw.startswith(b',\n  "', pos) and not raw.startswith(b',\n  "migrations": ', pos):
         line_end = raw.find(b",\n", pos + 2)  # the comma before the next key ends the line
@@ -342,21 +334,32 @@ def split(raw: bytes) -> tuple[dict[str, Any], list[tuple[str, int, int]], list[
             raise ValueError("migrations list")
         pos += 6
         while True:
-            end = raw.find(_REC_END, pos)
-            if end < 0:
-                raise ValueError("migration")
-            end += len(_REC_END)
+            end = _record_end(raw, pos)
             migs.append((pos, end))
-            if raw.startswith(b",\n    {\n", end):
-                pos = end + 6
-            elif raw.startswith(b"\n  ]", end):
-                pos = end + 4
+            pos, more = _after(raw, end, b"\n  ]")
+            if not more:
                 break
-            else:
-                raise ValueError("after a migration")
     if pos != len(raw) - 3:  # "\n}\n"
         raise ValueError("trailing text")
     return top, base, migs
+
+
+def _record_end(raw: bytes, start: int) -> int:
+    """The end of the record starting at ``start``: its closing brace is the first line
+    of four spaces and a brace (deeper lines are indented more; strings hold no newline)."""
+    end = raw.find(_REC_END, start)
+    if end < 0:
+        raise ValueError("a record without its end")
+    return end + len(_REC_END)
+
+
+def _after(raw: bytes, end: int, close: bytes) -> tuple[int, bool]:
+    """Where the next item starts (and True), or where the list closed (and False)."""
+    if raw.startswith(b",\n    ", end):
+        return end + 6, True
+    if raw.startswith(close, end):
+        return end + len(close), False
+    raise ValueError("unexpected text after a record")
 
 
 def canonical(record: Any, raw: bytes | memoryview) -> bool:
