@@ -14,6 +14,9 @@ within that pair; the ratio shown is the median of those per-pair ratios:
              tables written as drizzle pgSchema TypeScript
   re-scan    ``schemactl scan`` after one package changed, on a copy whose registry has
              everything approved (and whose cache is warm)  vs  the cold scan
+  generate   ``schemactl generate`` of every approved migration of that registry (the
+             full DDL, one folder per package) into an empty directory, no cache  vs
+             the drizzle-kit run of the same repetition (SPEC §12: faster than it)
   RSS        peak resident memory of each schemactl process (wait4's ru_maxrss)
   --version  ``schemactl --version``  vs  ``python -c pass`` (both wall time)
 
@@ -65,6 +68,7 @@ BUDGETS = {
     "validate": 1.5,  # x the floor
     "scan": 0.5,  # x drizzle-kit
     "rescan": 0.2,  # x the cold scan
+    "generate": 1.0,  # x drizzle-kit: SPEC §12 "faster than drizzle-kit"
     "rss_mb": 300.0,
     "version_ms": 100.0,
 }
@@ -332,6 +336,15 @@ class Bench:
         generate.touch_package(root, n // 2, self.args.seed, n, salt=rep + 1)
         return ok(run(self.sc(root, "scan"), self.env), "schemactl scan (one package changed)")
 
+    def generate_full(self, n: int) -> Sample:
+        """``schemactl generate`` of every approved migration (the full DDL, 1,000 folders)
+        into an empty directory, with no cache (the registry is read from scratch)."""
+        root = self.out / f"n{n}" / "baseline"
+        out = self.out / f"n{n}" / "generated"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = self.sc(root, "generate", "--out", str(out), cold=True)
+        return ok(run(cmd, self.env), "schemactl generate")
+
     def version(self) -> Sample:
         return ok(run([self.schemactl, "--version"], self.env, rss=False), "--version")
 
@@ -352,8 +365,10 @@ class Bench:
         self.version()
         self.python_pass()
         self.rescan(n, -1)
+        self.generate_full(n)
         equivalence = self.equivalence(n)
         validate, scan, rescan = Pair("validate"), Pair("scan"), Pair("rescan")
+        gen = Pair("generate")
         version = Pair("version")
         for rep in range(repeat):
             log(f"repetition {rep + 1}/{repeat}")
@@ -361,6 +376,8 @@ class Bench:
             paired(scan, rep, lambda: self.scan_cold(n), lambda: self.drizzle(n))
             rescan.ours.add(self.rescan(n, rep))
             rescan.ref.add(scan.ours.samples[-1])
+            gen.ours.add(self.generate_full(n))
+            gen.ref.add(scan.ref.samples[-1])  # drizzle-kit, same repetition
             for k in range(5):
                 paired(version, rep + k, self.version, self.python_pass)
             log(
@@ -368,22 +385,24 @@ class Bench:
                 f"floor {validate.ref.samples[-1].wall:.2f}s "
                 f"scan {scan.ours.samples[-1].wall:.2f}s "
                 f"drizzle {scan.ref.samples[-1].wall:.2f}s "
-                f"re-scan {rescan.ours.samples[-1].wall:.2f}s"
+                f"re-scan {rescan.ours.samples[-1].wall:.2f}s "
+                f"generate {gen.ours.samples[-1].wall:.2f}s"
             )
         rss = {
             "validate": max(s.mem_mb for s in validate.ours.samples),
             "scan": max(s.mem_mb for s in scan.ours.samples),
             "rescan": max(s.mem_mb for s in rescan.ours.samples),
+            "generate": max(s.mem_mb for s in gen.ours.samples),
         }
         return {
             "packages": n,
             "repeat": repeat,
             "counts": counts,
             "equivalence": equivalence,
-            "pairs": {p.name: p.to_json() for p in (validate, scan, rescan, version)},
+            "pairs": {p.name: p.to_json() for p in (validate, scan, rescan, gen, version)},
             "peak_rss_mb": rss,
             "drizzle_rss_mb": max(s.mem_mb for s in scan.ref.samples),
-            "_pairs": (validate, scan, rescan, version),
+            "_pairs": (validate, scan, rescan, gen, version),
         }
 
     def scale_run(self, n: int, repeat: int) -> dict[str, Any]:
@@ -498,7 +517,7 @@ def verdict(passed: bool) -> str:
 
 
 def report(m: dict[str, Any], res: dict[str, Any], scale: dict[str, Any] | None) -> str:
-    validate, scan, rescan, version = res["_pairs"]
+    validate, scan, rescan, gen, version = res["_pairs"]
     c = res["counts"]
     rss_max = max(res["peak_rss_mb"].values())
     v_ms = version.ours.med("wall") * 1000
@@ -531,7 +550,16 @@ def report(m: dict[str, Any], res: dict[str, Any], scale: dict[str, Any] | None)
             verdict(rescan.ratio("wall") <= BUDGETS["rescan"]),
         ),
         (
-            "peak RSS (validate / scan / re-scan)",
+            "generate (all approved) vs drizzle-kit",
+            fmt_s(gen.ours.med("wall")),
+            fmt_s(gen.ref.med("wall")),
+            f"{gen.ratio('wall'):.2f}x",
+            f"{gen.ratio('cpu'):.2f}x",
+            "< 1x",
+            verdict(gen.ratio("wall") < BUDGETS["generate"]),
+        ),
+        (
+            "peak RSS (validate / scan / re-scan / generate)",
             " / ".join(f"{v:.0f}" for v in res["peak_rss_mb"].values()) + " MB",
             f"drizzle {res['drizzle_rss_mb']:.0f} MB",
             "",
