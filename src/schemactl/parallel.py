@@ -19,6 +19,15 @@ MIN_ITEMS = 64  # fewer items than this are not worth a fork
 MAIN_WEIGHT = 1.4  # this process also finishes the workers' results: it takes a larger share
 
 _work: Callable[[list[int], bool], list[Any]] | None = None
+# threads to finish before forking (a fork copies no thread, but does copy any lock one
+# of them holds, in hashlib or the I/O layer); registry.Prefetch registers its reader
+_threads: list[Any] = []
+
+
+def before_fork(thread: Any) -> None:
+    """Have ``fork_map`` wait for ``thread`` before it forks."""
+    _threads[:] = [t for t in _threads if t.is_alive()]
+    _threads.append(thread)
 
 
 def jobs() -> int:
@@ -66,6 +75,8 @@ def fork_map(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    while _threads:
+        _threads.pop().join()
     dealt = shares(n, j)
     out: list[Any] = [None] * n
     _work = work  # the workers are forked at the first submit and inherit it

@@ -388,7 +388,10 @@ class Prefetch:
     modification and change times (a writer renames a new file into place)."""
 
     def __init__(self, path: Path) -> None:
+        from .parallel import before_fork
+
         self._bg = _Background(partial(self._read, path))
+        before_fork(self._bg._thread)
 
     @staticmethod
     def _read(path: Path) -> tuple[tuple[int, ...], bytes, str] | None:
