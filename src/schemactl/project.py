@@ -76,12 +76,13 @@ def load_project(
             definers[n].append(f.id)
     externals = {e.name for e in config.externals}
     known = sorted(set(definers) | externals)
-    digest = snapshot.known_digest(known)
-    sig = {
+    digest = snapshot.known_digest(known) if cache.enabled else ""
+    sig = {  # without the cache there is nothing to compare it with, nor to store it in
         f.id: snapshot.signature(
             key_of[f.id] or "", names[f.id], targets[f.id], definers, key_of, digest, externals
         )
         for f in found
+        if cache.enabled
     }
     redo = [f for f in found if not fresh(f.id) or old[f.id].sig != sig[f.id]]
 
@@ -117,12 +118,12 @@ def load_project(
         fks_of[f.id] = per
         states[f.id] = snapshot.PackageState(
             key=key_of[f.id] or "",
-            sig=sig[f.id],
+            sig=sig.get(f.id, ""),
             names=names[f.id],
             targets=targets[f.id],
             summary=tuple((d.name, d.table, d.checksum) for d in ds),
             owned=tuple(d.name for d in ds if owner_pkg.get(d.name) == f.id),
-            fks_data=snapshot.encode_fks(per),
+            fks_data=snapshot.encode_fks(per) if cache.enabled else [],
             diagnostics=tuple(own),
         )
     packages = []
