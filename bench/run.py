@@ -521,42 +521,42 @@ def report(m: dict[str, Any], res: dict[str, Any], scale: dict[str, Any] | None)
     c = res["counts"]
     rss_max = max(res["peak_rss_mb"].values())
     v_ms = version.ours.med("wall") * 1000
+
+    def ratio_row(label: str, pair: Pair, budget: str, ok: bool) -> tuple[str, ...]:
+        return (
+            label,
+            fmt_s(pair.ours.med("wall")),
+            fmt_s(pair.ref.med("wall")),
+            f"{pair.ratio('wall'):.2f}x",
+            f"{pair.ratio('cpu'):.2f}x",
+            budget,
+            verdict(ok),
+        )
+
     rows = [
-        (
+        ratio_row(
             "validate cold vs PyYAML C floor",
-            fmt_s(validate.ours.med("wall")),
-            fmt_s(validate.ref.med("wall")),
-            f"{validate.ratio('wall'):.2f}x",
-            f"{validate.ratio('cpu'):.2f}x",
+            validate,
             "<= 1.5x",
-            verdict(validate.ratio("wall") <= BUDGETS["validate"]),
+            validate.ratio("wall") <= BUDGETS["validate"],
         ),
-        (
+        ratio_row(
             "scan cold vs drizzle-kit generate",
-            fmt_s(scan.ours.med("wall")),
-            fmt_s(scan.ref.med("wall")),
-            f"{scan.ratio('wall'):.2f}x",
-            f"{scan.ratio('cpu'):.2f}x",
+            scan,
             "<= 0.5x",
-            verdict(scan.ratio("wall") <= BUDGETS["scan"]),
+            scan.ratio("wall") <= BUDGETS["scan"],
         ),
-        (
+        ratio_row(
             "re-scan (1 package changed) vs cold scan",
-            fmt_s(rescan.ours.med("wall")),
-            fmt_s(rescan.ref.med("wall")),
-            f"{rescan.ratio('wall'):.2f}x",
-            f"{rescan.ratio('cpu'):.2f}x",
+            rescan,
             "<= 0.2x",
-            verdict(rescan.ratio("wall") <= BUDGETS["rescan"]),
+            rescan.ratio("wall") <= BUDGETS["rescan"],
         ),
-        (
+        ratio_row(
             "generate (all approved) vs drizzle-kit",
-            fmt_s(gen.ours.med("wall")),
-            fmt_s(gen.ref.med("wall")),
-            f"{gen.ratio('wall'):.2f}x",
-            f"{gen.ratio('cpu'):.2f}x",
+            gen,
             "< 1x",
-            verdict(gen.ratio("wall") < BUDGETS["generate"]),
+            gen.ratio("wall") < BUDGETS["generate"],
         ),
         (
             "peak RSS (validate / scan / re-scan / generate)",

@@ -369,15 +369,15 @@ class _Background(Generic[T]):
         import threading
 
         self._out: T | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self.thread.start()
 
     def _run(self, fn: Callable[[], T]) -> None:
         with contextlib.suppress(Exception):
             self._out = fn()
 
     def result(self) -> T | None:
-        self._thread.join()
+        self.thread.join()
         return self._out
 
 
@@ -391,7 +391,7 @@ class Prefetch:
         from .parallel import before_fork
 
         self._bg = _Background(partial(self._read, path))
-        before_fork(self._bg._thread)
+        before_fork(self._bg.thread)
 
     @staticmethod
     def _read(path: Path) -> tuple[tuple[int, ...], bytes, str] | None:
