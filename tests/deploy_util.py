@@ -23,7 +23,6 @@ from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
-REGISTRY = ".schemactl/registry.json"
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -91,26 +90,25 @@ def approved_examples(dest: Path) -> Path:
 
 
 def read_registry(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / REGISTRY).read_text(encoding="utf-8"))
-    return data
+    """The whole registry as one view (see ``registry_util.registry_data``)."""
+    from registry_util import registry_data
+
+    return registry_data(root)
 
 
 def write_registry(root: Path, data: dict[str, Any]) -> None:
-    from schemactl import registry
+    from registry_util import write_registry as write
 
-    registry.write(root / REGISTRY, data)
-
-
-def approved_ids(root: Path) -> list[str]:
-    from schemactl.workflow import approved_in_order
-
-    return [m["id"] for m in approved_in_order(read_registry(root))]
+    write(root, data)
 
 
 def approved(root: Path) -> list[dict[str, Any]]:
-    from schemactl.workflow import approved_in_order
+    """Approved records in application order (ids sort in that order)."""
+    return [m for m in read_registry(root)["migrations"] if m["status"] == "approved"]
 
-    return approved_in_order(read_registry(root))
+
+def approved_ids(root: Path) -> list[str]:
+    return [m["id"] for m in approved(root)]
 
 
 def expected_tables(root: Path) -> dict[str, set[str]]:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 from schemactl.cli import app
 
 SCHEMACTL = str(Path(sys.executable).with_name("schemactl"))
-REGISTRY = ".schemactl/registry.json"
+REGISTRY = ".schemactl/registry"  # one <packageId>.json per package
 ENTITIES = "seed/schema/entities.yaml"
 
 # SPEC §10: every item of `migrations` in --json output has exactly these keys.
@@ -110,22 +110,67 @@ def codes(doc: dict[str, Any], severity: str | None = None) -> list[str]:
 
 
 def registry_path(root: Path) -> Path:
+    """The registry folder."""
     return root / REGISTRY
 
 
+def package_file(root: Path, pkg: str) -> Path:
+    return registry_path(root) / f"{pkg}.json"
+
+
+def registry_files(root: Path) -> dict[str, bytes]:
+    """Every package file's bytes, by file name."""
+    d = registry_path(root)
+    if not d.is_dir():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(d.glob("*.json"))}
+
+
 def registry_bytes(root: Path) -> bytes:
-    return registry_path(root).read_bytes()
+    """All package files, named and concatenated: equal bytes mean an untouched registry."""
+    return b"".join(name.encode() + b"\0" + raw for name, raw in registry_files(root).items())
 
 
 def registry_data(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(registry_bytes(root).decode("utf-8"))
-    return data
+    """The whole registry as one view: ``baseline`` (entity -> entry, with its
+    ``package``) and ``migrations`` (every record, in id order)."""
+    base: dict[str, Any] = {}
+    ms: list[dict[str, Any]] = []
+    for raw in registry_files(root).values():
+        data = json.loads(raw.decode("utf-8"))
+        for name, entry in data["baseline"].items():
+            base[name] = {**entry, "package": data["package"]}
+        ms += data["migrations"]
+    ms.sort(key=lambda m: m["id"])
+    return {"baseline": base, "migrations": ms}
 
 
 def write_registry(root: Path, data: dict[str, Any]) -> None:
-    """Write the registry the way schemactl formats it (for hand-edit tests)."""
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    registry_path(root).write_text(text, encoding="utf-8")
+    """Write a view made by ``registry_data`` back as package files, formatted the way
+    schemactl formats them (for hand-edit tests)."""
+    from schemactl.registry.layout import FORMAT, dumps
+
+    files: dict[str, dict[str, Any]] = {
+        name[: -len(".json")]: {"format": FORMAT, "package": name[: -len(".json")],
+                                "baseline": {}, "migrations": []}
+        for name in registry_files(root)
+    }  # fmt: skip
+    for name, entry in data["baseline"].items():
+        pkg = entry["package"]
+        f = files.setdefault(
+            pkg, {"format": FORMAT, "package": pkg, "baseline": {}, "migrations": []}
+        )
+        f["baseline"][name] = {k: v for k, v in entry.items() if k != "package"}
+    for m in data["migrations"]:
+        pkg = m["package"]
+        f = files.setdefault(
+            pkg, {"format": FORMAT, "package": pkg, "baseline": {}, "migrations": []}
+        )
+        f["migrations"].append(m)
+    registry_path(root).mkdir(parents=True, exist_ok=True)
+    for pkg, f in files.items():
+        f["migrations"].sort(key=lambda m: m["id"])
+        package_file(root, pkg).write_bytes(dumps(f))
 
 
 def migrations(root: Path, status: str | None = None) -> list[dict[str, Any]]:

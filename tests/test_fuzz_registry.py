@@ -56,7 +56,8 @@ def _edit(data: Any, path: tuple[Any, ...], new: Any, delete: bool) -> Any:
     return data
 
 
-TEMPLATE: dict[str, Any] = json.loads((EXAMPLES / ".schemactl" / "registry.json").read_text())
+REG_FILE = Path(".schemactl") / "registry" / "storage.json"  # the largest example package
+TEMPLATE: dict[str, Any] = json.loads((EXAMPLES / REG_FILE).read_text())
 PATHS = [p for p in _paths(TEMPLATE) if not (len(p) >= 2 and p[-2] == "sql")]
 
 
@@ -76,7 +77,7 @@ def test_hand_edited_registry_never_crashes(
 ) -> None:
     root = Path(tmp_path_factory.mktemp("reg")) / "ex"
     shutil.copytree(EXAMPLES, root)
-    reg = root / ".schemactl" / "registry.json"
+    reg = root / REG_FILE
     data = _edit(json.loads(reg.read_text()), path, new, delete)
     reg.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     before = reg.read_bytes()

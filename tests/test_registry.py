@@ -1,14 +1,16 @@
-"""The registry file (SPEC §7): deterministic format, versioning, unreadable files, the lock.
+"""The registry files (SPEC §7): one deterministic file per package, versioning, unreadable
+files, the lock, ids in application order, growth, and `schemactl upgrade`.
 
-An unreadable registry stops every command with exit 3, the path and the parse error, and
-is never overwritten.  Everything runs through the CLI.
+An unreadable package file stops every command with exit 3, naming the file, and no file
+is ever overwritten.  Everything runs through the CLI.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,16 +22,21 @@ from registry_util import (
     cli_json,
     entities,
     entity,
+    package_file,
     pending_id,
     post,
     product,
     project,
     registry_bytes,
     registry_data,
+    registry_files,
     registry_path,
     run,
     write_package,
 )
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+V1 = Path(__file__).resolve().parent / "fixtures" / "registry-v1" / "registry.json"
 
 
 def scanned(tmp_path: Path) -> Path:
@@ -53,185 +60,134 @@ def canonical(text: str) -> str:
 
 
 def leftovers(root: Path) -> list[str]:
-    return sorted(p.name for p in registry_path(root).parent.iterdir() if p.suffix == ".tmp")
+    return sorted(p.name for p in registry_path(root).iterdir() if p.suffix == ".tmp")
 
 
 # ----------------------------------------------------------------------------- format
 
 
-def test_the_file_is_deterministic_json(tmp_path: Path) -> None:
+def test_one_deterministic_file_per_package(tmp_path: Path) -> None:
     root = scanned(tmp_path)
-    raw = registry_bytes(root)
-    text = raw.decode("utf-8")  # UTF-8
-    assert text == canonical(text), "sorted keys, two-space indent"
-    assert text.endswith("}\n") and not text.endswith("\n\n"), "one final newline"
-    assert text.splitlines()[1].startswith('  "baseline": {')
-    assert "\r" not in text
-    assert "zu früh ✓" in text and "Jörg" in text, "non-ASCII stays readable in diffs"
-    data = json.loads(text)
-    assert data["format"] == 1
-    assert set(data) >= {"format", "baseline", "migrations"}
-    statuses = {m["package"]: m["status"] for m in data["migrations"] if m["package"] != "blog"}
-    assert statuses == {"shop": "approved", "wiki": "rejected"}
-    blog = sorted((m["id"], m["status"]) for m in data["migrations"] if m["package"] == "blog")
-    assert [s for _, s in blog] == ["approved", "pending"]
+    files = registry_files(root)
+    assert sorted(files) == ["blog.json", "shop.json", "wiki.json"]
+    for name, raw in files.items():
+        text = raw.decode("utf-8")
+        assert text == canonical(text), name
+        data = json.loads(text)
+        assert data["format"] == 2 and data["package"] == name[: -len(".json")]
+        assert all(m["package"] == data["package"] for m in data["migrations"])
+        ids = [m["id"] for m in data["migrations"]]
+        assert ids == sorted(ids)
+    shop = json.loads(files["shop.json"])
+    (entry,) = shop["baseline"].values()
+    assert set(entry) == {"checksum", "definition", "migration"}
+    (rec,) = shop["migrations"]
+    assert "target" not in rec and "base" not in rec and "order" not in rec
+    assert rec["status"] == "approved" and rec["record_hash"].startswith("sha256:")
+    assert not (root / ".schemactl" / "registry.json").exists()
 
 
-def test_baseline_entries_hold_definition_checksum_and_owner(tmp_path: Path) -> None:
+def test_a_scan_that_changes_one_package_writes_only_its_file(tmp_path: Path) -> None:
     root = scanned(tmp_path)
-    _, v = cli_json(root, "validate")
-    base = registry_data(root)["baseline"]
-    assert set(base) == {"Product", "Post"}, "rejected and pending plans are not baseline"
-    product_now = next(e for p in v["packages"] for e in p["entities"] if e["name"] == "Product")
-    assert base["Product"]["checksum"] == product_now["checksum"]
-    assert base["Product"]["package"] == "shop"
-    assert base["Product"]["definition"]["table"] == "products"
-    approved = {m["id"] for m in registry_data(root)["migrations"] if m["status"] == "approved"}
-    assert base["Product"]["migration"] in approved
+    before = registry_files(root)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in registry_path(root).glob("*.json")}
+    write_package(root, "shop", product(sku=True))
+    assert cli(root, "scan").exit_code == 0
+    after = registry_files(root)
+    assert [n for n in after if after[n] != before.get(n)] == ["shop.json"]
+    for p in registry_path(root).glob("*.json"):
+        if p.name != "shop.json":
+            assert p.stat().st_mtime_ns == mtimes[p.name], f"{p.name} was rewritten"
+    again = registry_bytes(root)
+    assert cli(root, "scan").exit_code == 0
+    assert registry_bytes(root) == again, "scanning twice with no change writes nothing"
 
 
-def test_decided_records_are_sealed(tmp_path: Path) -> None:
-    root = scanned(tmp_path)
-    for m in registry_data(root)["migrations"]:
-        if m["status"] in ("approved", "rejected"):
-            assert m["record_hash"].startswith("sha256:") and len(m["record_hash"]) == 71
-
-
-def test_approval_keeps_exactly_the_stored_sql(tmp_path: Path) -> None:
-    root = scanned(tmp_path)
-    mid = pending_id(root, "blog")
-    before = next(m for m in registry_data(root)["migrations"] if m["id"] == mid)
-    assert cli(root, "approve", mid, "--by", "a@b").exit_code == 0
-    after = next(m for m in registry_data(root)["migrations"] if m["id"] == mid)
-    assert after["sql"] == before["sql"]
-    assert after["sql_checksum"] == before["sql_checksum"]
-    assert after["ops"] == before["ops"] and after["changes"] == before["changes"]
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["scan"],
-        ["scan", "--dry-run"],
-        ["list"],
-        ["list", "--all"],
-        ["approve", "all", "--by", "a@b"],
-        ["check"],
-        ["validate"],
-    ],
-)
-def test_commands_that_change_nothing_do_not_rewrite_the_file(
-    tmp_path: Path, args: list[str]
-) -> None:
-    root = scanned(tmp_path)
-    assert cli(root, "approve", "all", "--by", "a@b").exit_code == 0
-    before = registry_bytes(root)
-    st = registry_path(root).stat()
-    res = cli(root, *args)
-    assert res.exit_code == (1 if args == ["check"] else 0), res.output  # wiki was rejected
-    st2 = registry_path(root).stat()
-    assert registry_bytes(root) == before
-    assert (st2.st_ino, st2.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
-
-
-def test_the_registry_path_is_configurable(tmp_path: Path) -> None:
+def test_the_registry_folder_is_configurable(tmp_path: Path) -> None:
     root = project(
-        tmp_path, {"shop": product()}, config='packages = ["packages/*"]\nregistry = "db/q.json"\n'
+        tmp_path, {"shop": product()}, 'packages = ["packages/*"]\nregistry = "db/reg"\n'
     )
     assert cli(root, "scan").exit_code == 0
-    assert (root / "db" / "q.json").is_file()
-    assert not (root / REGISTRY).exists()
-    assert cli(root, "approve", "all", "--by", "a@b").exit_code == 0
-    assert sorted(p.name for p in (root / "db").iterdir()) == ["q.json", "q.json.lock"]
+    assert (root / "db" / "reg" / "shop.json").is_file()
+    assert not registry_path(root).exists()
+    assert cli(root, "approve", "all", "--by", "a@x").exit_code == 0
     assert cli(root, "check").exit_code == 0
 
 
-# ----------------------------------------------------------------------------- versions
+COMMANDS: dict[str, Callable[[Path], list[str]]] = {
+    "scan": lambda r: ["scan"],
+    "list": lambda r: ["list", "--all"],
+    "show": lambda r: ["show", "20200101000000_shop"],
+    "approve": lambda r: ["approve", "all"],
+    "reject": lambda r: ["reject", "20200101000000_shop"],
+    "check": lambda r: ["check"],
+    "generate": lambda r: ["generate"],
+    "status": lambda r: ["status"],
+}
 
 
-ALL_COMMANDS: list[Callable[[Path], list[str]]] = [
-    lambda r: ["scan"],
-    lambda r: ["list"],
-    lambda r: ["list", "--all"],
-    lambda r: ["show", "20200101000000_shop"],
-    lambda r: ["approve", "all", "--by", "a@b"],
-    lambda r: ["approve", "20200101000000_shop", "--by", "a@b"],
-    lambda r: ["reject", "20200101000000_shop", "--by", "a@b"],
-    lambda r: ["check"],
-]
-COMMAND_IDS = ["scan", "list", "list-all", "show", "approve-all", "approve", "reject", "check"]
-
-
-@pytest.mark.parametrize("argv", ALL_COMMANDS, ids=COMMAND_IDS)
+@pytest.mark.parametrize("argv", COMMANDS.values(), ids=COMMANDS.keys())
 def test_a_newer_format_stops_every_command_with_exit_3(
     tmp_path: Path, argv: Callable[[Path], list[str]]
 ) -> None:
     root = scanned(tmp_path)
-    data = registry_data(root)
-    data["format"] = 99
-    data["something_new"] = {"a": 1}
-    text = json.dumps(data, sort_keys=True, indent=2) + "\n"
-    registry_path(root).write_text(text, encoding="utf-8")
+    path = package_file(root, "shop")
+    data = json.loads(path.read_text())
+    data["format"] = 3
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     before = registry_bytes(root)
-
     res = cli(root, *argv(root))
-    assert res.exit_code == 3
-    assert "Traceback" not in res.output
-    assert str(registry_path(root)) in res.stderr
-    assert "format 99" in res.stderr and "upgrade schemactl" in res.stderr
-    code, doc = cli_json(root, *argv(root))
-    assert code == 3 and doc["exit_code"] == 3 and doc["ok"] is False
-    assert "format 99" in doc["diagnostics"][0]["message"]
-    assert registry_bytes(root) == before, "a newer registry is never rewritten"
-    assert leftovers(root) == []
+    assert res.exit_code == 3, res.output
+    assert "upgrade schemactl" in res.stderr and "shop.json" in res.stderr
+    assert registry_bytes(root) == before
 
 
-# ----------------------------------------------------------------------------- corrupt
-
-
-def _truncated(text: str) -> str:
-    return text[: len(text) // 2]
-
-
-def _conflict(text: str) -> str:
-    lines = text.splitlines(keepends=True)
-    k = len(lines) // 2
-    conflict = ["<<<<<<< HEAD\n", lines[k], "=======\n", lines[k], ">>>>>>> feature\n"]
-    return "".join([*lines[:k], *conflict, *lines[k + 1 :]])
+@pytest.mark.parametrize("argv", COMMANDS.values(), ids=COMMANDS.keys())
+def test_a_format_1_registry_stops_every_command_until_upgraded(
+    tmp_path: Path, argv: Callable[[Path], list[str]]
+) -> None:
+    root = tmp_path / "ex"
+    shutil.copytree(EXAMPLES, root)
+    shutil.rmtree(registry_path(root))
+    shutil.copy(V1, root / ".schemactl" / "registry.json")
+    res = cli(root, *argv(root))
+    assert res.exit_code == 3, res.output
+    assert "format 1" in res.stderr and "schemactl upgrade" in res.stderr
+    assert (root / ".schemactl" / "registry.json").read_bytes() == V1.read_bytes()
+    assert not registry_path(root).exists()
 
 
 CORRUPTIONS: dict[str, Callable[[str], str | bytes]] = {
-    "truncated": _truncated,
-    "merge-conflict": _conflict,
-    "empty": lambda t: "",
-    "not-utf8": lambda t: t.encode("utf-8").replace(b"\xc3\xbc", b"\xfc"),
-    "not-an-object": lambda t: "[]\n",
-    "missing-format": lambda t: t.replace('"format": 1', '"fmt": 1'),
-    "baseline-not-object": lambda t: t.replace('"baseline": {', '"baseline": [{', 1).replace(
-        '\n  },\n  "format"', '\n  }],\n  "format"', 1
+    "truncated": lambda t: t[: len(t) // 2],
+    "merge-conflict": lambda t: t.replace(
+        '"migrations": [', '"migrations": [\n<<<<<<< HEAD\n=======\n>>>>>>> feature', 1
     ),
-    "record-without-status": lambda t: t.replace('"status": "approved"', '"state": "approved"'),
-    "record-not-object": lambda t: t.replace('"migrations": [', '"migrations": [\n    42,', 1),
-    "unknown-status": lambda t: t.replace('"status": "approved"', '"status": "ok"', 1),
+    "empty": lambda t: "",
+    "not-utf8": lambda t: t.encode("utf-8").replace(b'"format"', b'"f\xffrmat"'),
+    "not-an-object": lambda t: "[]\n",
+    "missing-format": lambda t: t.replace('"format": 2', '"formet": 2'),
+    "record-without-status": lambda t: t.replace('"status"', '"statut"', 1),
+    "unknown-status": lambda t: t.replace('"status": "approved"', '"status": "approvd"', 1),
+    "claims-another-package": lambda t: t.replace('"package": "shop"', '"package": "blog"'),
 }
 
 
-@pytest.mark.parametrize("kind", list(CORRUPTIONS))
-@pytest.mark.parametrize("argv", ALL_COMMANDS, ids=COMMAND_IDS)
-def test_a_corrupt_registry_stops_every_command_and_is_never_overwritten(
+@pytest.mark.parametrize("argv", COMMANDS.values(), ids=COMMANDS.keys())
+@pytest.mark.parametrize("kind", CORRUPTIONS)
+def test_a_corrupt_package_file_stops_every_command_and_is_never_overwritten(
     tmp_path: Path, kind: str, argv: Callable[[Path], list[str]]
 ) -> None:
     root = scanned(tmp_path)
-    broken = CORRUPTIONS[kind](registry_bytes(root).decode("utf-8"))
-    if isinstance(broken, str):
-        broken = broken.encode("utf-8")
-    registry_path(root).write_bytes(broken)
-
+    path = package_file(root, "shop")
+    broken = CORRUPTIONS[kind](path.read_text(encoding="utf-8"))
+    path.write_bytes(broken if isinstance(broken, bytes) else broken.encode("utf-8"))
+    before = registry_bytes(root)
+    write_package(root, "shop", product(sku=True))  # a change a scan would want to write
     res = cli(root, *argv(root))
     assert res.exit_code == 3, res.output
     assert "Traceback" not in res.output
-    assert str(registry_path(root)) in res.stderr
-    assert registry_path(root).read_bytes() == broken, "never overwritten"
+    assert f"{REGISTRY}/shop.json" in res.stderr
+    assert registry_bytes(root) == before, "no file is rewritten"
     assert leftovers(root) == []
 
 
@@ -243,96 +199,71 @@ def test_a_corrupt_registry_stops_every_command_and_is_never_overwritten(
         ("empty", "line 1 column 1"),
         ("not-utf8", "not UTF-8"),
         ("record-without-status", "lacks 'status'"),
+        ("claims-another-package", "claims package 'blog'"),
     ],
 )
-def test_the_error_names_the_parse_problem(tmp_path: Path, kind: str, expect: str) -> None:
+def test_the_error_names_the_problem(tmp_path: Path, kind: str, expect: str) -> None:
     root = scanned(tmp_path)
-    broken = CORRUPTIONS[kind](registry_bytes(root).decode("utf-8"))
-    registry_path(root).write_bytes(broken if isinstance(broken, bytes) else broken.encode())
+    path = package_file(root, "shop")
+    broken = CORRUPTIONS[kind](path.read_text(encoding="utf-8"))
+    path.write_bytes(broken if isinstance(broken, bytes) else broken.encode())
     code, doc = cli_json(root, "scan")
     assert code == 3
     (d,) = doc["diagnostics"]
     said = d["message"] + " " + (d["hint"] or "")
     assert expect in said
-    assert str(registry_path(root)) in d["message"]
-    if kind == "truncated":
-        assert "column " in d["message"]
+    assert f"{REGISTRY}/shop.json" in d["message"]
     if kind == "merge-conflict":
-        assert "schemactl scan" in d["hint"]
+        assert d["code"] == "SC609" and "package shop" in d["message"]
+        assert "git checkout --ours" in d["hint"] and "schemactl scan" in d["hint"]
     res = cli(root, "--format", "github", "scan")
     assert res.exit_code == 3
-    assert res.stdout.startswith("::error title=SC000::registry ")
+    assert res.stdout.startswith("::error title=SC")
 
 
-def test_a_validation_error_and_a_corrupt_registry(tmp_path: Path) -> None:
-    """Whatever is reported first, nothing is written."""
-    root = scanned(tmp_path)
-    registry_path(root).write_bytes(b'{"format": 1, "baseline": {')
-    write_package(root, "shop", "entities: [")
-    res = cli(root, "scan")
-    assert res.exit_code in (1, 3)
-    assert registry_path(root).read_bytes() == b'{"format": 1, "baseline": {'
+# ----------------------------------------------------------------------------- ids
 
 
-# ----------------------------------------------------------------------------- git
+def test_ids_sort_after_every_existing_id_even_when_the_clock_is_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import schemactl.scan
 
-
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-    )
-
-
-def test_a_merge_conflict_in_the_registry_is_resolved_with_scan(tmp_path: Path) -> None:
-    """Two branches each add a package and scan; git cannot merge the registry."""
-    root = project(tmp_path / "repo", {"shop": product()})
-    assert _git(root, "init", "-q", "-b", "main").returncode == 0
-    _git(root, "config", "user.email", "dev@example.com")
-    _git(root, "config", "user.name", "Dev")
-    (root / ".gitignore").write_text(".schemactl/registry.json.lock\n.schemactl/cache/\n")
-    cli(root, "scan")
-    cli(root, "approve", "all", "--by", "admin@example.com")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "shop")
-
-    _git(root, "checkout", "-qb", "feature")
+    root = project(tmp_path, {"shop": product()})
+    monkeypatch.setattr(schemactl.scan, "now", lambda: datetime(2031, 5, 5, 5, 5, 5, tzinfo=UTC))
+    assert cli(root, "scan").exit_code == 0
+    first = pending_id(root, "shop")
+    assert first == "20310505050505_shop"
+    # another machine, its clock a year behind, scans a new package
+    monkeypatch.setattr(schemactl.scan, "now", lambda: datetime(2030, 1, 1, tzinfo=UTC))
     write_package(root, "blog", post())
     assert cli(root, "scan").exit_code == 0
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "blog")
+    assert pending_id(root, "blog") == "20310505050506_blog"
 
-    _git(root, "checkout", "-q", "main")
-    write_package(root, "wiki", post().replace("Post", "Page"))
+
+# ----------------------------------------------------------------------------- growth
+
+
+def test_each_further_one_field_migration_adds_under_4_kb(tmp_path: Path) -> None:
+    """SPEC §7/§12: the registry grows with the size of the changes, not of the model."""
+    fields = {"id": "type: cuid, primary: true"}
+    fields |= {f"f{i}": "type: string, maxLength: 80" for i in range(12)}
+    root = project(tmp_path, {"shop": entities(entity("Product", fields))})
     assert cli(root, "scan").exit_code == 0
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "wiki")
-    assert _git(root, "status", "--porcelain").stdout == "", "the lock file is ignored"
-
-    merge = _git(root, "merge", "-q", "feature")
-    assert merge.returncode != 0
-    conflicted = registry_bytes(root)
-    assert b"<<<<<<<" in conflicted
-
-    for argv in (["scan"], ["approve", "all", "--by", "a@b"], ["check"], ["list"]):
-        res = cli(root, *argv)
-        assert res.exit_code == 3
-        assert "merge-conflict markers" in res.stderr
-        assert registry_bytes(root) == conflicted
-
-    # resolution: take one side, then scan re-plans the other side's package from the files
-    _git(root, "checkout", "--ours", REGISTRY)
-    code, doc = cli_json(root, "scan")
-    assert code == 0
-    assert sorted(m["package"] for m in doc["migrations"]) == ["blog", "wiki"]
-    pending = {m["package"] for m in registry_data(root)["migrations"] if m["status"] == "pending"}
-    assert pending == {"blog", "wiki"}
-    assert cli(root, "approve", "all", "--by", "admin@example.com").exit_code == 0
+    assert cli(root, "approve", "all", "--by", "a@x").exit_code == 0
+    sizes = [len(registry_bytes(root))]
+    for i in range(10):
+        fields[f"extra{i}"] = "type: int"
+        write_package(root, "shop", entities(entity("Product", fields)))
+        assert cli(root, "scan").exit_code == 0
+        assert cli(root, "approve", "all", "--by", "a@x").exit_code == 0
+        sizes.append(len(registry_bytes(root)))
+    growth = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]
+    assert max(growth) < 4096, growth
     assert cli(root, "check").exit_code == 0
-    _git(root, "add", "-A")
-    assert _git(root, "commit", "-qm", "merge").returncode == 0
 
 
-# ----------------------------------------------------------------------------- lock
+# ----------------------------------------------------------------------------- the lock
 
 
 def test_a_held_lock_times_out_with_exit_3(tmp_path: Path) -> None:
@@ -365,15 +296,15 @@ def test_a_bad_lock_timeout_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_temporary_files_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
     root = scanned(tmp_path)
-    stale = registry_path(root).parent / ".registry.json.k2j3h4.tmp"
-    stale.write_text('{"format": 1, "base')
+    stale = registry_path(root) / ".shop.json.k2j3h4.tmp"
+    stale.write_text('{"format": 2, "base')
     other = registry_path(root).parent / "notes.tmp"  # not ours: left alone
     other.write_text("x")
     write_package(root, "shop", product(sku=True))
     assert cli(root, "scan").exit_code == 0
     assert not stale.exists()
     assert other.exists()
-    json.loads(registry_bytes(root))
+    assert cli(root, "list").exit_code == 0
 
 
 def test_unusual_values_round_trip_and_stay_sealed(tmp_path: Path) -> None:
@@ -384,13 +315,15 @@ def test_unusual_values_round_trip_and_stay_sealed(tmp_path: Path) -> None:
         "amount": "type: float, min: 0.1, max: 1e10, default: 2.5",
         "label": "type: string, default: 'Grüße ✓ \"q\"', description: 'naïve'",
         "big": "type: bigint, default: 9007199254740993",
+        "low": "type: bigint, default: -9223372036854775808",
     }
     root = project(tmp_path, {"shop": entities(entity("Price", fields))})
     assert cli(root, "scan").exit_code == 0
     assert cli(root, "approve", "all", "--by", "Zoë <zoe@example.com>").exit_code == 0
-    text = registry_bytes(root).decode("utf-8")
+    text = package_file(root, "shop").read_text(encoding="utf-8")
     assert text == canonical(text)
     assert "Zoë" in text and "Grüße ✓" in text and "9007199254740993" in text
+    assert "-9223372036854775808" in text
     assert cli(root, "check").exit_code == 0
     before = registry_bytes(root)
     assert cli(root, "scan").exit_code == 0
@@ -403,28 +336,79 @@ def test_lock_file_and_temporaries_are_ignored_by_git(tmp_path: Path) -> None:
     root = project(tmp_path, {"shop": product()})
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     assert cli(root, "scan").exit_code == 0
-    assert (root / ".schemactl" / "registry.json.lock").exists()
+    assert (root / ".schemactl" / "registry.lock").exists()
+    (registry_path(root) / ".shop.json.abc.tmp").write_text("{")
     out = subprocess.run(
         ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert ".schemactl/registry.json\n" in out
+    assert ".schemactl/registry/shop.json\n" in out
     assert ".schemactl/.gitignore" in out
-    assert "registry.json.lock" not in out
+    assert "registry.lock" not in out and ".tmp" not in out
 
 
-def test_an_order_too_large_for_json_is_refused_not_written(tmp_path: Path) -> None:
-    """A hand-edited ``order`` of 2**64 - 1 would make the next one unwritable (review)."""
-    root = project(tmp_path, {"shop": product()})
-    assert cli(root, "scan").exit_code == 0
-    data = json.loads(registry_bytes(root))
-    data["migrations"][0]["order"] = 2**64 - 1
-    (root / REGISTRY).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    before = registry_bytes(root)
-    write_package(root, "shop", product(sku=True))
-    res = cli(root, "scan")
-    assert res.exit_code == 3
-    assert "malformed 'order'" in res.output
-    assert registry_bytes(root) == before
+# ----------------------------------------------------------------------------- upgrade
+
+
+def _v1_examples(tmp_path: Path) -> Path:
+    """examples/ as it was with the format-1 registry: its migration folders under the
+    old ids, no registry folder."""
+    root = tmp_path / "ex"
+    shutil.copytree(EXAMPLES, root)
+    shutil.rmtree(registry_path(root))
+    shutil.rmtree(root / "migrations")
+    shutil.copy(V1, root / ".schemactl" / "registry.json")
+    for m in json.loads(V1.read_text())["migrations"]:
+        (root / "migrations" / m["id"]).mkdir(parents=True)
+        (root / "migrations" / m["id"] / "migration.sql").write_text("-- old\n")
+    return root
+
+
+def test_upgrade_converts_format_1_keeping_every_record_and_decision(tmp_path: Path) -> None:
+    root = _v1_examples(tmp_path)
+    old = json.loads(V1.read_text())
+    code, doc = cli_json(root, "upgrade")
+    assert code == 0, doc
+    assert not (root / ".schemactl" / "registry.json").exists()
+    # the committed examples registry is exactly what upgrading its format-1 file gives
+    assert registry_files(root) == registry_files(EXAMPLES)
+    new = registry_data(root)
+    by_old = {
+        m["renamed_from"][0] if m.get("renamed_from") else m["id"]: m for m in new["migrations"]
+    }
+    assert len(by_old) == len(old["migrations"])
+    for m in old["migrations"]:
+        n = by_old[m["id"]]
+        for key in ("package", "status", "approved_by", "approved_at", "sql", "sql_checksum",
+                    "changes", "ops", "base_state", "target_state", "destructive"):  # fmt: skip
+            assert n[key] == m[key], (m["id"], key)
+    for name, entry in old["baseline"].items():
+        assert new["baseline"][name]["checksum"] == entry["checksum"]
+        assert new["baseline"][name]["definition"] == entry["definition"]
+    # ids now sort in the old application order
+    in_order = sorted(old["migrations"], key=lambda m: (m["order"], m["id"]))
+    assert [by_old[m["id"]]["id"] for m in in_order] == sorted(m["id"] for m in new["migrations"])
+    # folders renamed and rewritten; the project passes the gate
+    assert sorted(p.name for p in (root / "migrations").iterdir()) == sorted(
+        by_old[i]["id"] for i in by_old
+    )
+    assert cli(root, "check").exit_code == 0
+    assert cli(root, "generate", "--check").exit_code == 0
+    res = cli(root, "upgrade")
+    assert res.exit_code == 0 and "nothing to upgrade" in res.stdout
+
+
+def test_upgrade_refuses_a_hand_edited_format_1_record(tmp_path: Path) -> None:
+    root = _v1_examples(tmp_path)
+    legacy = root / ".schemactl" / "registry.json"
+    data = json.loads(legacy.read_text())
+    data["migrations"][0]["approved_by"] = "mallory@example.com"
+    legacy.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    before = legacy.read_bytes()
+    code, doc = cli_json(root, "upgrade")
+    assert code == 1
+    assert [d["code"] for d in doc["diagnostics"]] == ["SC602"]
+    assert legacy.read_bytes() == before
+    assert not registry_path(root).exists()

@@ -107,7 +107,9 @@ def test_migrations_planned_together_carry_their_dependency_order(tmp_path: Path
     root = project(tmp_path, {"alpha": invoice, "zeta": account})
     assert cli(root, "scan").exit_code == 0
     recs = {m["package"]: m for m in migrations(root)}
-    assert recs["zeta"]["order"] < recs["alpha"]["order"]
+    assert recs["zeta"]["id"] < recs["alpha"]["id"], "ids sort in application order"
+    stamps = [datetime.strptime(recs[p]["id"][:14], "%Y%m%d%H%M%S") for p in ("zeta", "alpha")]
+    assert (stamps[1] - stamps[0]).total_seconds() == 1, "one scan's ids are a second apart"
     assert [m["package"] for m in migrations(root)] == ["zeta", "alpha"], "application order"
     assert 'REFERENCES "zeta"."accounts"' in recs["alpha"]["sql"]["up"]
     # a later scan's migrations come after, in ids and in order
@@ -116,7 +118,7 @@ def test_migrations_planned_together_carry_their_dependency_order(tmp_path: Path
     later = pending_id(root, "zeta")
     newest = {m["id"]: m for m in migrations(root)}[later]
     assert later > max(r["id"] for r in recs.values())
-    assert newest["order"] > max(r["order"] for r in recs.values())
+    assert newest["status"] == "pending"
 
 
 def test_scan_reports_checksums_that_match_validate(tmp_path: Path) -> None:
@@ -685,10 +687,10 @@ def test_check_catches_a_hand_edited_approved_record(tmp_path: Path, edit: objec
     assert code == 1
     (d,) = doc["diagnostics"]
     assert d["code"] == "SC602" and rec["id"] in d["message"]
-    assert d["file"] == REGISTRY
+    assert d["file"] == f"{REGISTRY}/shop.json"
     res = cli(root, "--format", "github", "check")
     assert res.exit_code == 1
-    assert f"::error file={REGISTRY},title=SC602::" in res.stdout
+    assert f"::error file={REGISTRY}/shop.json,title=SC602::" in res.stdout
 
 
 def test_check_catches_a_hand_edited_rejected_record(tmp_path: Path) -> None:
@@ -781,10 +783,10 @@ def test_ids_sort_in_creation_order_within_one_second(
     """Two scans in the same second: the second one's ids still sort after the first's."""
     from datetime import UTC
 
-    import schemactl.workflow
+    import schemactl.scan
 
     frozen = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
-    monkeypatch.setattr(schemactl.workflow, "_now", lambda: frozen)
+    monkeypatch.setattr(schemactl.scan, "now", lambda: frozen)
     root = project(tmp_path, {"zeta": product()})
     cli(root, "scan")
     first = pending_id(root, "zeta")

@@ -14,8 +14,9 @@ The order of one ``apply`` (SPEC §9):
    stops the run (SC704, with the server's message, the migration id and the statement);
    migrations applied before it stay applied and recorded.
 
-The SQL is the registry's stored ``sql.up`` split into statements; those statements and
-the history INSERT are exactly what ``--dry-run`` prints.  The SQL renderer emits nothing
+The SQL is the registry's stored ``sql.up``, sent as it is (the bytes its checksum covers,
+the same bytes ``migration.sql`` holds between ``BEGIN`` and ``COMMIT``); it and the
+history INSERT are exactly what ``--dry-run`` prints.  The SQL renderer emits nothing
 that cannot run inside a transaction (no ``CONCURRENTLY``), so every migration is one
 transaction; should such a statement ever appear, PostgreSQL refuses it and the migration
 rolls back cleanly like any other failure.
@@ -38,46 +39,43 @@ from .sql import split_statements
 if TYPE_CHECKING:
     import psycopg
 
+    from .registry import Registry
+
 ACTOR_ENV = "SCHEMACTL_ACTOR"
 
 
 # ----------------------------------------------------------------------------- checks
 
 
-def integrity_problems(migrations: list[dict[str, Any]], registry_file: str) -> list[Diagnostic]:
+def integrity_problems(reg: Registry, migrations: list[dict[str, Any]]) -> list[Diagnostic]:
     """SC602 for an approved record edited by hand, or whose SQL no longer matches its
     checksum: such SQL was never approved and must not run."""
-    out = []
-    for m in migrations:
-        sql = m.get("sql") or {}
-        if registry.tampered(m) or m.get("sql_checksum") != registry.sql_checksum(
-            sql.get("up", ""), sql.get("down", "")
-        ):
-            out.append(
-                Diagnostic(
-                    "error",
-                    "SC602",
-                    f"migration {m['id']} was edited by hand since it was approved; "
-                    "refusing to apply SQL nobody approved",
-                    registry_file,
-                    package=m.get("package"),
-                    hint="restore .schemactl/registry.json from git",
-                )
-            )
-    return out
+    from .registry.integrity import tampered_record
+
+    return [
+        tampered_record(reg, m, "; refusing to apply SQL nobody approved")
+        for m in migrations
+        if registry.tampered(m)
+    ]
 
 
-def verify_applied(
-    data: dict[str, Any],
-    applied: dict[str, history.Applied],
-    registry_file: str,
-) -> list[Diagnostic]:
+def canonical_history(
+    applied: dict[str, history.Applied], migrations: list[dict[str, Any]]
+) -> dict[str, history.Applied]:
+    """The history by registry id: a row recorded under an id that `schemactl upgrade`
+    renamed (the record's ``renamed_from``) counts for the record's current id."""
+    alias = {old: m["id"] for m in migrations for old in m.get("renamed_from", ())}
+    return {alias.get(mid, mid): row for mid, row in applied.items()}
+
+
+def verify_applied(reg: Registry, applied: dict[str, history.Applied]) -> list[Diagnostic]:
     """SC700 for an applied migration whose checksum differs from the registry; SC705 for
     an applied migration the registry does not hold as approved."""
-    by_id = {m["id"]: m for m in data["migrations"]}
+    by_id = {m["id"]: m for m in reg.all_records()}
     out = []
     for mid, row in applied.items():
         m = by_id.get(mid)
+        where = reg.file_of(row.package if m is None else m["package"])
         if m is None or m["status"] != "approved":
             state = "is not in the registry" if m is None else f"is {m['status']} in the registry"
             out.append(
@@ -85,7 +83,7 @@ def verify_applied(
                     "error",
                     "SC705",
                     f"migration {mid} ({row.package}) is applied to the database but {state}",
-                    registry_file,
+                    where,
                     package=row.package,
                     hint="the database is ahead of this registry: deploy from the branch that "
                     "applied it, or restore the registry from git",
@@ -98,7 +96,7 @@ def verify_applied(
                     "SC700",
                     f"migration {mid} was applied with checksum {row.sql_checksum}, but the "
                     f"registry holds {m['sql_checksum']}",
-                    registry_file,
+                    where,
                     package=m["package"],
                     hint="the approved SQL changed after it was applied (or the history was "
                     "edited): restore the registry from git; never edit applied migrations, "
@@ -118,10 +116,30 @@ class Outcome:
 
 
 def statements(m: dict[str, Any], actor: str | None) -> list[str]:
-    """Exactly what runs inside the migration's transaction."""
-    stmts = split_statements(m["sql"]["up"])
-    stmts.append(history.insert_sql(m["id"], m["package"], m["sql_checksum"], actor))
-    return stmts
+    """Exactly what runs inside the migration's transaction: the approved SQL, byte for
+    byte as its checksum covers it (one simple-query message), then the history row."""
+    return [m["sql"]["up"], history.insert_sql(m["id"], m["package"], m["sql_checksum"], actor)]
+
+
+def failing_statement(sql: str, e: Exception) -> str:
+    """The statement of ``sql`` that ``e`` is about: PostgreSQL reports the error's
+    position in the whole text sent; without one, the whole text."""
+    pos = getattr(getattr(e, "diag", None), "statement_position", None)
+    try:
+        offset = int(pos) - 1 if pos else -1
+    except ValueError:
+        offset = -1
+    if offset < 0:
+        return sql
+    seen = 0
+    for stmt in split_statements(sql):
+        at = sql.find(stmt, seen)
+        if at < 0:
+            break
+        seen = at + len(stmt)
+        if offset < seen:
+            return stmt
+    return sql
 
 
 def actor() -> str | None:
@@ -160,7 +178,7 @@ def run(
                         hint="run apply again once the server is reachable",
                         code="SC706",
                     ) from None
-                out.failure = failure_diagnostic(m, e, current)
+                out.failure = failure_diagnostic(m, e, failing_statement(current, e))
                 progress.failed(mid, _server_message(e))
                 break
             seconds = time.monotonic() - t0
@@ -237,6 +255,7 @@ def dry_run_script(
             f"-- migration {m['id']} (package {m['package']}, {m['sql_checksum']})",
             "BEGIN;",
         ]
-        lines += [s + ";" for s in statements(m, applied_by)]
+        up, record = statements(m, applied_by)
+        lines += [up.rstrip("\n"), record + ";"]
         lines.append("COMMIT;")
     return "\n".join(lines) + "\n"

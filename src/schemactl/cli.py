@@ -273,6 +273,14 @@ def check(
     _run(lambda: workflow.check(_root(), shadow=shadow))
 
 
+@app.command()
+def upgrade() -> None:
+    """Convert an older registry format (one registry.json) into one file per package."""
+    from . import workflow
+
+    _run(lambda: workflow.upgrade(_root()))
+
+
 GLOBAL_OPTIONS = ("--root", "--json", "--format", "--no-color", "-q", "--quiet", "--no-cache")
 
 

@@ -31,7 +31,7 @@ class Config:
     root: Path
     source: str | None = None  # the file it came from, relative to root
     packages: tuple[str, ...] = ("packages/*",)
-    registry: str = ".schemactl/registry.json"
+    registry: str = ".schemactl/registry"
     migrations: str = "migrations"
     table_style: str = "snake_plural"
     column_style: str = "snake"
@@ -41,7 +41,10 @@ class Config:
 
     @property
     def registry_path(self) -> Path:
-        return self.root / self.registry
+        """The registry folder (a ``.json`` name stands for the folder of the same stem:
+        format 1 named a file there, which `schemactl upgrade` converts)."""
+        path = self.root / self.registry
+        return path.with_suffix("") if path.suffix == ".json" else path
 
     @property
     def migrations_path(self) -> Path:

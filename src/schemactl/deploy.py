@@ -61,7 +61,7 @@ def _database_errors(doing: str) -> Iterator[None]:
 def _summaries(
     migrations: list[dict[str, Any]], applied: dict[str, Applied] | None
 ) -> list[dict[str, Any]]:
-    from .workflow import migration_summary
+    from .registry import summary as migration_summary
 
     out = []
     for m in migrations:
@@ -87,13 +87,11 @@ def apply(
     """Apply the approved migrations that the database does not have yet (SPEC §9)."""
     from . import apply as applying
     from . import db, dblock, history
-    from .workflow import approved_in_order
 
     config = load_config(root)
-    reg_file = _rel(config, config.registry_path)
-    data = registry.read(config.registry_path)
-    migrations = approved_in_order(data)
-    problems = applying.integrity_problems(migrations, reg_file)
+    reg = registry.read(config)
+    migrations = reg.approved()
+    problems = applying.integrity_problems(reg, migrations)
     if problems:
         return Result(
             diagnostics=problems,
@@ -106,8 +104,8 @@ def apply(
     if dry_run:
         with db.connect(url, purpose="apply --dry-run") as conn, _database_errors("reading"):
             missing = not history.exists(conn)
-            applied = history.read(conn)
-        diags = applying.verify_applied(data, applied, reg_file)
+            applied = applying.canonical_history(history.read(conn), migrations)
+        diags = applying.verify_applied(reg, applied)
         result = Result(diagnostics=diags, migrations=_summaries(migrations, applied))
         if has_errors(diags):
             result.messages.append("dry run stopped: the database does not match the registry")
@@ -141,8 +139,8 @@ def apply(
     ):
         with _database_errors("creating or reading schemactl.history"):
             history.ensure(conn)
-            applied = history.read(conn)
-        diags = applying.verify_applied(data, applied, reg_file)
+            applied = applying.canonical_history(history.read(conn), migrations)
+        diags = applying.verify_applied(reg, applied)
         if has_errors(diags):
             return Result(
                 diagnostics=diags,
@@ -161,7 +159,7 @@ def apply(
             )
         outcome = applying.run(conn, pending, progress, applied_by=actor)
         with _database_errors("reading schemactl.history"):
-            after = history.read(conn)
+            after = applying.canonical_history(history.read(conn), migrations)
     result = Result(
         migrations=_summaries(migrations, after),
         data={"applied_now": [mid for mid, _ in outcome.applied], "database": where},
@@ -186,34 +184,39 @@ def apply(
 # ----------------------------------------------------------------------------- status
 
 
-def expected_after(migrations: list[dict[str, Any]], applied: set[str]) -> list[Entity]:
-    """The model the database should have: the approved migrations it applied, folded
-    in order (each replaces its package's entities, as approval moves the baseline)."""
+def expected_after(reg: registry.Registry, applied: set[str]) -> tuple[list[Entity], list[str]]:
+    """The model the database should have, and the packages it cannot be told for.
+
+    A package all of whose approved migrations are applied should have its baseline; one
+    with none applied, nothing of its own.  The registry keeps an entity's definition only
+    once, in the baseline, so a package applied part-way has no model to compare with:
+    its drift is not checked (its unapplied migrations are listed instead)."""
     from .serialize import entity_from_data
 
-    state: dict[str, dict[str, Any]] = {}
-    for m in migrations:
-        if m["id"] not in applied:
-            continue
-        for name in m.get("base", {}):
-            state.pop(name, None)
-        for name, entry in m.get("target", {}).items():
-            state[name] = entry
-    return [entity_from_data(v["definition"]) for _, v in sorted(state.items())]
+    entities: list[Entity] = []
+    partial: list[str] = []
+    for pkg in reg.packages():
+        ids = [m["id"] for m in reg.records(pkg) if m["status"] == registry.APPROVED]
+        done = [i for i in ids if i in applied]
+        if ids and len(done) == len(ids):
+            entities += [
+                entity_from_data(v["definition"]) for _, v in sorted(reg.baseline(pkg).items())
+            ]
+        elif done:
+            partial.append(pkg)
+    return entities, partial
 
 
 def status(root: Path, *, database_url: str | None) -> Result:
     """Per package: baseline, pending and approved migrations; with a database also
     which are applied, and drift (exit 1)."""
     from .project import load_project
-    from .workflow import PENDING, approved_in_order
 
     config = load_config(root)
     pr = load_project(config.root, config=config)
-    reg_file = _rel(config, config.registry_path)
-    data = registry.read(config.registry_path)
-    approved = approved_in_order(data)
-    pending = [m for m in data["migrations"] if m["status"] == PENDING]
+    reg = registry.read(config)
+    approved = reg.approved()
+    pending = [m for m in reg.all_records() if m["status"] == registry.PENDING]
     url = (database_url or "").strip() or os.environ.get("DATABASE_URL", "").strip() or None
 
     diags = list(pr.diagnostics)
@@ -226,14 +229,14 @@ def status(root: Path, *, database_url: str | None) -> Result:
         where = db.describe(url)
         files = {p.id: p.file for p in pr.project.packages}
         with db.connect(url, purpose="status") as conn, _database_errors("reading the catalog"):
-            applied = history.read(conn)
-            diags += applying.verify_applied(data, applied, reg_file)
-            expected = expected_after(approved, set(applied))
+            applied = applying.canonical_history(history.read(conn), approved)
+            diags += applying.verify_applied(reg, applied)
+            expected, partial = expected_after(reg, set(applied))
             schemas = (
                 {e.namespace for e in expected}
-                | {m.get("namespace", m["package"]) for m in data["migrations"]}
+                | {m.get("namespace", m["package"]) for m in reg.all_records()}
                 | {p.namespace for p in pr.project.packages}
-            )
+            ) - {m.get("namespace", m["package"]) for p in partial for m in reg.records(p)}
             catalog = introspect.read_catalog(conn, schemas)
         diags += drift.compare(
             expected,
@@ -241,12 +244,12 @@ def status(root: Path, *, database_url: str | None) -> Result:
             schemas=schemas,
             ignore_tables={(x.namespace, x.table) for x in config.externals},
             files=files,
-            schema_packages=_schema_packages(pr, data),
+            schema_packages=_schema_packages(pr, reg),
             hint="the database differs from its applied migrations: undo the manual change, "
             "or put it into the entities files and plan a migration",
         )
 
-    packages = _status_packages(pr, data, approved, pending, applied)
+    packages = _status_packages(pr, reg, approved, pending, applied)
     listed = approved + pending
     result = Result(
         diagnostics=diags,
@@ -258,15 +261,15 @@ def status(root: Path, *, database_url: str | None) -> Result:
     return result
 
 
-def _schema_packages(pr: ProjectResult, data: dict[str, Any]) -> dict[str, str]:
-    out = {m.get("namespace", m["package"]): m["package"] for m in data["migrations"]}
+def _schema_packages(pr: ProjectResult, reg: registry.Registry) -> dict[str, str]:
+    out = {m.get("namespace", m["package"]): m["package"] for m in reg.all_records()}
     out.update({p.namespace: p.id for p in pr.project.packages})
     return out
 
 
 def _status_packages(
     pr: ProjectResult,
-    data: dict[str, Any],
+    reg: registry.Registry,
     approved: list[dict[str, Any]],
     pending: list[dict[str, Any]],
     applied: dict[str, Applied] | None,
@@ -286,9 +289,7 @@ def _status_packages(
             )
     for p in packages:
         pid = p["id"]
-        p["baseline"] = {
-            n: b["checksum"] for n, b in sorted(data["baseline"].items()) if b["package"] == pid
-        }
+        p["baseline"] = {n: b["checksum"] for n, b in sorted(reg.baseline(pid).items())}
         p["approved"] = [m["id"] for m in approved if m["package"] == pid]
         p["pending"] = [m["id"] for m in pending if m["package"] == pid]
         p["applied"] = None if applied is None else [i for i in p["approved"] if i in applied]
@@ -333,16 +334,15 @@ def _status_text(
 # ----------------------------------------------------------------------------- shadow
 
 
-def shadow_check(config: Config, pr: ProjectResult, data: dict[str, Any]) -> list[Diagnostic]:
+def shadow_check(config: Config, pr: ProjectResult, reg: registry.Registry) -> list[Diagnostic]:
     """``check --shadow``: see :mod:`schemactl.shadow`."""
     from . import shadow
 
     files = {p.id: p.file for p in pr.project.packages}
     with _database_errors("running the shadow check"):
         return shadow.check(
-            data,
+            reg,
             externals=config.externals,
             files=files,
-            registry_file=_rel(config, config.registry_path),
-            schema_packages=_schema_packages(pr, data),
+            schema_packages=_schema_packages(pr, reg),
         )

@@ -20,7 +20,7 @@ MAIN_WEIGHT = 1.4  # this process also finishes the workers' results: it takes a
 
 _work: Callable[[list[int], bool], list[Any]] | None = None
 # threads to finish before forking (a fork copies no thread, but does copy any lock one
-# of them holds, in hashlib or the I/O layer); registry.Prefetch registers its reader
+# of them holds, in hashlib or the I/O layer)
 _threads: list[Any] = []
 
 

@@ -38,11 +38,14 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import db
 from .diagnostics import Diagnostic
 from .errors import OperationalError
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 ENV_URL = "SCHEMACTL_SHADOW_URL"
 OS_USER = "postgres"
@@ -358,22 +361,20 @@ def external_tables_sql(externals: Any) -> list[str]:
 
 
 def check(
-    data: dict[str, Any],
+    reg: Registry,
     *,
     externals: Any,
     files: dict[str, str],
-    registry_file: str,
     schema_packages: dict[str, str] | None = None,
 ) -> list[Diagnostic]:
     """Apply every approved migration to an empty throwaway database and compare."""
     from . import apply as applying
     from . import drift, history, introspect
+    from .generate import baseline_entities
     from .progress import Progress
-    from .serialize import entity_from_data
-    from .workflow import approved_in_order
 
-    migrations = approved_in_order(data)
-    problems = applying.integrity_problems(migrations, registry_file)
+    migrations = reg.approved()
+    problems = applying.integrity_problems(reg, migrations)
     if problems:
         return problems
     t0 = time.monotonic()
@@ -389,13 +390,13 @@ def check(
                     "error",
                     f.code,
                     "shadow: " + f.message,
-                    registry_file,
+                    reg.file_of(f.package or ""),
                     package=f.package,
                     hint="the approved SQL does not apply to an empty database: restore the "
                     "registry from git, or plan a migration that does",
                 )
             ]
-        entities = [entity_from_data(b["definition"]) for _, b in sorted(data["baseline"].items())]
+        entities = baseline_entities(reg)
         schemas = {e.namespace for e in entities} | {
             m.get("namespace", m["package"]) for m in migrations
         }

@@ -4,6 +4,7 @@
 -- approved by platform-admin@example.com at 2026-11-22T00:11:18+00:00
 -- reverts the migration above
 
+BEGIN;
 SET LOCAL lock_timeout = '5s';
 ALTER TABLE "auth"."sessions" DROP CONSTRAINT "fk_sessions_user_id";
 ALTER TABLE "auth"."sessions" DROP CONSTRAINT "fk_sessions_tenant_id";
@@ -21,3 +22,4 @@ DROP TABLE "auth"."sessions";
 DROP TABLE "auth"."login_attempts";
 DROP TABLE "auth"."credentials";
 DROP SCHEMA IF EXISTS "auth";
+COMMIT;

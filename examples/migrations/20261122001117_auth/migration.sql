@@ -3,6 +3,7 @@
 -- sql checksum: sha256:f15afa821eb14e638e8fd58f6107cf8d071d7da59e6b5ee4c847b8f1b5bdf6cb
 -- approved by platform-admin@example.com at 2026-11-22T00:11:18+00:00
 
+BEGIN;
 SET LOCAL lock_timeout = '5s';
 CREATE SCHEMA IF NOT EXISTS "auth";
 CREATE TABLE "auth"."credentials" (
@@ -78,3 +79,4 @@ ALTER TABLE "auth"."credentials" ADD CONSTRAINT "fk_credentials_user_id" FOREIGN
 ALTER TABLE "auth"."login_attempts" ADD CONSTRAINT "fk_login_attempts_username" FOREIGN KEY ("username") REFERENCES "auth"."credentials" ("username") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "auth"."sessions" ADD CONSTRAINT "fk_sessions_tenant_id" FOREIGN KEY ("tenant_id") REFERENCES "auth"."tenants" ("id") ON DELETE CASCADE;
 ALTER TABLE "auth"."sessions" ADD CONSTRAINT "fk_sessions_user_id" FOREIGN KEY ("user_id") REFERENCES "public"."users" ("id") ON DELETE CASCADE;
+COMMIT;

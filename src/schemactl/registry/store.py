@@ -1,0 +1,258 @@
+"""The registry in memory, and its safe read-modify-write (SPEC §7).
+
+:class:`Registry` holds every package file of a project's registry folder as plain data.
+:func:`transaction` runs a read-modify-write under an exclusive ``filelock`` lock on
+``<folder>.lock`` for the whole cycle; only files whose bytes change are written, each to a
+temporary file in the folder that is fsynced, renamed into place, and the folder fsynced.
+A crash leaves each file old or new (and perhaps a temporary, which the next writer
+removes under the lock); a killed process's lock is released by the operating system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import did_you_mean
+from ..errors import OperationalError, UsageError
+from . import layout
+from .records import APPROVED
+
+LOCK_TIMEOUT = 60.0  # seconds; the environment variable SCHEMACTL_LOCK_TIMEOUT overrides it
+
+
+class Registry:
+    """Every package file of one registry folder, parsed, by packageId."""
+
+    def __init__(self, directory: Path, root: Path) -> None:
+        self.directory = directory
+        self.root = root
+        self.files: dict[str, dict[str, Any]] = {}
+        self._raw: dict[str, bytes] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    @classmethod
+    def read(cls, directory: Path, root: Path) -> Registry:
+        """The registry in ``directory``: empty when absent; OperationalError (exit 3)
+        when a file is unreadable, or when the project still has a format-1 registry."""
+        reg = cls(directory, root)
+        legacy = layout.legacy_file(directory)
+        if legacy.is_file():
+            raise OperationalError(
+                f"{reg.rel(legacy)} is a registry of the old format {layout.LEGACY_FORMAT}",
+                hint="run `schemactl upgrade` to convert it to one file per package",
+                code="SC610",
+            )
+        try:
+            names = sorted(os.listdir(directory))
+        except FileNotFoundError:
+            return reg
+        except OSError as e:
+            raise OperationalError(
+                f"cannot read the registry folder {reg.rel(directory)}: {e.strerror}",
+                code="SC000",
+            ) from None
+        for name in names:
+            if name.startswith(".") or not name.endswith(layout.SUFFIX):
+                continue
+            path = directory / name
+            try:
+                raw = path.read_bytes()
+            except OSError as e:
+                raise OperationalError(
+                    f"cannot read registry file {reg.rel(path)}: {e.strerror}", code="SC000"
+                ) from None
+            data = layout.parse(path, raw, reg.rel(path))
+            reg.files[data["package"]] = data
+            reg._raw[data["package"]] = raw
+        return reg
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def file_of(self, package: str) -> str:
+        return self.rel(layout.package_file(self.directory, package))
+
+    def packages(self) -> list[str]:
+        return sorted(self.files)
+
+    def package(self, package: str) -> dict[str, Any]:
+        """The data of one package's file, made (empty) on first use."""
+        data = self.files.get(package)
+        if data is None:
+            data = self.files[package] = layout.empty(package)
+        return data
+
+    def baseline(self, package: str) -> dict[str, dict[str, Any]]:
+        data = self.files.get(package)
+        return data["baseline"] if data is not None else {}
+
+    def records(self, package: str) -> list[dict[str, Any]]:
+        data = self.files.get(package)
+        return data["migrations"] if data is not None else []
+
+    def all_records(self) -> list[dict[str, Any]]:
+        """Every record of every package, in id order (the application order)."""
+        out = [m for data in self.files.values() for m in data["migrations"]]
+        out.sort(key=lambda m: m["id"])
+        return out
+
+    def approved(self) -> list[dict[str, Any]]:
+        """Approved records in application order: ids sort in that order (SPEC §7)."""
+        return [m for m in self.all_records() if m["status"] == APPROVED]
+
+    def find(self, mid: str) -> dict[str, Any]:
+        ids = []
+        for data in self.files.values():
+            for m in data["migrations"]:
+                if m["id"] == mid:
+                    return m
+                ids.append(m["id"])
+        guess = did_you_mean(mid, ids)
+        raise UsageError(
+            f"no migration {mid!r}",
+            hint=f"did you mean '{guess}'?" if guess else "see `schemactl list --all`",
+        )
+
+    def newest_id(self) -> str | None:
+        return max((m["id"] for d in self.files.values() for m in d["migrations"]), default=None)
+
+    def owner_of(self, entity: str) -> str | None:
+        """The package whose baseline holds ``entity``."""
+        for pkg, data in self.files.items():
+            if entity in data["baseline"]:
+                return pkg
+        return None
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self) -> list[str]:
+        """Write every package file whose bytes changed; the files written (relative)."""
+        written = []
+        for pkg in sorted(self.files):
+            data = self.files[pkg]
+            data["migrations"].sort(key=lambda m: m["id"])
+            if os.environ.get("SCHEMACTL_CHECK_WRITES"):  # the test suite checks our writes
+                problem = layout.shape_problem(data)
+                if problem:
+                    raise AssertionError(f"about to write a malformed registry file: {problem}")
+            raw = layout.dumps(data)
+            if self._raw.get(pkg) == raw:
+                continue
+            _atomic_write(layout.package_file(self.directory, pkg), raw)
+            self._raw[pkg] = raw
+            written.append(self.file_of(pkg))
+        return written
+
+
+def _atomic_write(path: Path, raw: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, _mode(path))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _mode(path: Path) -> int:
+    """Keep the file's permissions; a new file gets the usual 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Temporary files a killed writer left in the folder (call with the lock held)."""
+    for tmp in directory.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def lock_timeout() -> float:
+    raw = os.environ.get("SCHEMACTL_LOCK_TIMEOUT")
+    if raw is None:
+        return LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise UsageError(f"SCHEMACTL_LOCK_TIMEOUT={raw!r} is not a number of seconds", code="SC000")
+    return value
+
+
+def _ignore_lock_in_git(directory: Path) -> None:
+    """In schemactl's own folder (``.schemactl/``), a .gitignore keeps the lock file and
+    stray temporaries out of commits; the registry files themselves are committed."""
+    if directory.parent.name != ".schemactl":
+        return
+    ignore = directory.parent / ".gitignore"
+    want = [f"{directory.name}.lock", f"{directory.name}/.*.tmp"]
+    try:
+        text = ignore.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = "# written by schemactl: commit the registry, never its lock or temporaries\n"
+    except OSError:
+        return
+    missing = [w for w in want if w not in text.splitlines()]
+    if missing:
+        with contextlib.suppress(OSError):
+            ignore.write_text(text.rstrip("\n") + "\n" + "\n".join(missing) + "\n", "utf-8")
+
+
+@contextlib.contextmanager
+def locked(directory: Path, timeout: float | None = None) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    _ignore_lock_in_git(directory)
+    lock_path = directory.with_name(directory.name + ".lock")
+    lock = FileLock(str(lock_path), timeout=lock_timeout() if timeout is None else timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OperationalError(
+            f"timed out waiting for the registry lock {lock_path}",
+            hint="another schemactl is writing the registry; try again",
+            code="SC000",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def transaction(directory: Path, root: Path, *, dry_run: bool = False) -> Iterator[Registry]:
+    """Lock, read, let the caller modify, write back the files that changed (unless
+    ``dry_run``).  The caller's exception leaves every file as it was."""
+    with locked(directory):
+        if directory.is_dir():
+            _remove_stale_temporaries(directory)
+        reg = Registry.read(directory, root)
+        yield reg
+        if not dry_run:
+            reg.write()
