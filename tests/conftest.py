@@ -9,9 +9,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from deploy_util import approved_template, db_url, project
-from pg import pg_db, pg_server, pytest_collection_modifyitems, skip_or_fail
+from pg import in_ci, pg_db, pg_server, pytest_collection_modifyitems, skip_or_fail
+
+# Property tests: a wide random search locally; in CI the same examples every run, so
+# that a red CI is reproducible and never depends on luck (issue 10).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if in_ci() else "dev"))
 
 __all__ = [
     "approved_template",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from filelock import FileLock
 
@@ -25,8 +25,8 @@ from registry_util import (
     entity,
     migrations,
     project,
-    registry_bytes,
     registry_data,
+    registry_files,
     registry_path,
     run,
 )
@@ -50,7 +50,15 @@ def _canonical(text: str) -> bool:
 
 
 def _leftovers(root: Path) -> list[str]:
-    return sorted(p.name for p in registry_path(root).parent.iterdir() if p.suffix == ".tmp")
+    return sorted(p.name for p in registry_path(root).iterdir() if p.suffix == ".tmp")
+
+
+def _restore(root: Path, files: dict[str, bytes]) -> None:
+    """Put the registry folder back to exactly ``files``."""
+    shutil.rmtree(registry_path(root))
+    registry_path(root).mkdir()
+    for name, raw in files.items():
+        (registry_path(root) / name).write_bytes(raw)
 
 
 # ----------------------------------------------------------------------------- approvals
@@ -86,9 +94,8 @@ def test_twelve_concurrent_approvals_lose_nothing(tmp_path: Path) -> None:
     for pkg, p in procs.items():
         assert p.returncode == 0, (pkg, outs[pkg])
 
-    text = registry_bytes(root).decode("utf-8")
-    assert _canonical(text)
-    recs = {m["id"]: m for m in json.loads(text)["migrations"]}
+    assert all(_canonical(raw.decode("utf-8")) for raw in registry_files(root).values())
+    recs = {m["id"]: m for m in registry_data(root)["migrations"]}
     assert len(recs) == n
     for pkg, mid in pending.items():
         assert recs[mid]["status"] == "approved"
@@ -167,49 +174,55 @@ def _change_every_package(root: Path) -> None:
         f.write_text(f.read_text().replace("      f0: ", "      g0: "))
 
 
-def _complete(text: str, old: dict[str, Any], reference: dict[str, str]) -> bool:
-    """``text`` is a whole registry that a finished scan of the changed files wrote."""
+def _complete(name: str, raw: bytes, old: dict[str, bytes], reference: dict[str, str]) -> bool:
+    """``raw`` is a whole package file that a finished scan of the changed files wrote."""
+    text = raw.decode("utf-8")
     if not _canonical(text):
         return False
     data = json.loads(text)
-    old_ids = {m["id"] for m in old["migrations"]}
+    old_ids = {m["id"] for m in json.loads(old[name])["migrations"]}
     if not old_ids <= {m["id"] for m in data["migrations"]}:
         return False
-    pending = {
-        m["package"]: m["target_state"] for m in data["migrations"] if m["status"] == "pending"
-    }
-    n_pending = sum(m["status"] == "pending" for m in data["migrations"])
-    return pending == reference and n_pending == len(reference)
+    pending = [m["target_state"] for m in data["migrations"] if m["status"] == "pending"]
+    return pending == [reference[data["package"]]]
 
 
-def test_sigkill_during_scan_never_tears_the_file_or_leaves_a_stale_lock(
+def _all_complete(root: Path, old: dict[str, bytes], reference: dict[str, str]) -> bool:
+    files = registry_files(root)
+    return set(files) == set(old) and all(
+        _complete(n, raw, old, reference) for n, raw in files.items()
+    )
+
+
+def test_sigkill_during_scan_never_tears_a_file_or_leaves_a_stale_lock(
     tmp_path: Path,
 ) -> None:
+    """Each package file is written atomically: after a kill at any moment every file is
+    its old or its new self, and the next scan finishes the job."""
     root = _big_project(tmp_path / "big")
     assert run(root, "scan").returncode == 0
-    old_bytes = registry_bytes(root)
-    old = json.loads(old_bytes)
+    old = registry_files(root)
     _change_every_package(root)
 
     # A reference: what a scan of the changed files that finishes writes, and how long it
     # takes (the second time, as in the loop below: the validation cache is warm).
     durations = []
     for _ in range(2):
-        registry_path(root).write_bytes(old_bytes)
+        _restore(root, old)
         t0 = time.monotonic()
         assert run(root, "scan").returncode == 0
         durations.append(time.monotonic() - t0)
     duration = min(durations)
     reference = {m["package"]: m["target_state"] for m in migrations(root, "pending")}
     assert len(reference) == 30
-    assert _complete(registry_bytes(root).decode(), old, reference)
+    assert _all_complete(root, old, reference)
 
     rng = random.Random(SEED)
-    outcomes = {"old": 0, "new": 0, "killed": 0, "killed_mid_write": 0}
+    outcomes = {"old": 0, "new": 0, "mixed": 0, "killed": 0, "killed_mid_write": 0}
     env = {"SCHEMACTL_LOCK_TIMEOUT": "10"}
     for i in range(KILL_ITERATIONS):
-        registry_path(root).write_bytes(old_bytes)  # back to before the change
-        # anywhere in the run, and every other time near its end, where the write happens
+        _restore(root, old)  # back to before the change
+        # anywhere in the run, and every other time near its end, where the writes happen
         low = 0.02 if i % 2 else 0.6 * duration
         delay = rng.uniform(low, duration)
         proc = _popen(root, "scan", env=env)
@@ -220,33 +233,34 @@ def test_sigkill_during_scan_never_tears_the_file_or_leaves_a_stale_lock(
         proc.communicate(timeout=60)
         outcomes["killed_mid_write"] += bool(_leftovers(root))
 
-        raw = registry_bytes(root)
-        if raw == old_bytes:
-            outcomes["old"] += 1
-        else:
-            text = raw.decode("utf-8")
-            assert _complete(text, old, reference), f"iteration {i}: torn or partial file"
-            outcomes["new"] += 1
+        files = registry_files(root)
+        assert set(files) == set(old), f"iteration {i}: a file vanished"
+        new = 0
+        for name, raw in files.items():
+            if raw != old[name]:
+                assert _complete(name, raw, old, reference), f"iteration {i}: {name} torn"
+                new += 1
+        outcomes["old" if new == 0 else "new" if new == len(old) else "mixed"] += 1
 
         # the next run is not blocked by a lock left behind, and finishes the job
         t0 = time.monotonic()
         nxt = run(root, "scan", env=env, timeout=60)
         assert nxt.returncode == 0, f"iteration {i} (delay {delay:.3f}s): {nxt.stderr}"
-        if raw == old_bytes:  # a full scan: follow the machine's current speed
+        if new == 0:  # a full scan: follow the machine's current speed
             duration = (duration + time.monotonic() - t0) / 2
-        assert _complete(registry_bytes(root).decode(), old, reference)
+        assert _all_complete(root, old, reference)
         assert _leftovers(root) == [], "the next writer removes temporary files"
 
     print(f"seed {SEED}, scan {duration:.2f}s: {outcomes}", file=sys.stderr)
     assert outcomes["killed"] >= KILL_ITERATIONS // 2, outcomes
-    assert outcomes["old"] + outcomes["new"] == KILL_ITERATIONS
+    assert outcomes["old"] + outcomes["new"] + outcomes["mixed"] == KILL_ITERATIONS
 
 
 def test_a_writer_killed_while_holding_the_lock_does_not_block(tmp_path: Path) -> None:
     """Deterministic: a process takes the registry lock, then dies by SIGKILL."""
     root = project(tmp_path, {"a": entities(entity("A", {"id": "type: cuid, primary: true"}))})
     lock = str(registry_path(root)) + ".lock"
-    registry_path(root).parent.mkdir(parents=True)
+    registry_path(root).parent.mkdir(parents=True)  # .schemactl/
     holder = subprocess.Popen(
         [
             sys.executable,

@@ -70,7 +70,7 @@ def test_defaults_without_a_config(tmp_path: Path) -> None:
     assert c == Config(root=tmp_path.resolve())
     assert (c.packages, c.registry, c.migrations) == (
         ("packages/*",),
-        ".schemactl/registry.json",
+        ".schemactl/registry",
         "migrations",
     )
     assert (c.table_style, c.column_style, c.source) == ("snake_plural", "snake", None)
@@ -106,7 +106,7 @@ table = "tenants"
     c = load_config(tmp_path)
     assert c.source == "schemactl.toml"
     assert c.packages == ("packages/*", "libs/*/db")
-    assert c.registry_path == tmp_path.resolve() / "db/registry.json"
+    assert c.registry_path == tmp_path.resolve() / "db/registry"  # format 1 named a file
     assert c.migrations_path == tmp_path.resolve() / "db/migrations"
     assert (c.table_style, c.column_style) == ("snake", "preserve")
     assert c.namespaces == {"audit_log": "audit"} and c.owners == {"Tag": "cms"}
@@ -359,3 +359,18 @@ def test_sc506_no_packages_is_a_warning(tmp_path: Path) -> None:
     [d] = json_doc(res)["diagnostics"]
     assert (d["severity"], d["code"]) == ("warning", "SC506")
     assert "packages/*" in d["message"]
+
+
+@pytest.mark.parametrize("glob", [".", "./", "*/", "./packages/*"])
+def test_globs_that_name_the_root_or_end_in_a_slash_never_crash(tmp_path: Path, glob: str) -> None:
+    """pathlib's glob raised IndexError on "." (issue 10): every glob gives an answer."""
+    (tmp_path / "schemactl.toml").write_text(f'packages = ["{glob}"]\n', encoding="utf-8")
+    pkg = tmp_path / "packages" / "shop" / "seed" / "schema"
+    pkg.mkdir(parents=True)
+    (pkg / "entities.yaml").write_text("entities: []\n", encoding="utf-8")
+    res = run_cli(tmp_path, "--json", "validate")
+    assert res.exit_code in (0, 1), res.output
+    assert "Traceback" not in res.output
+    doc = json.loads(res.stdout)
+    ids = [p["id"] for p in doc["packages"]]
+    assert ids == (["shop"] if glob == "./packages/*" else [])

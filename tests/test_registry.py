@@ -7,6 +7,7 @@ is ever overwritten.  Everything runs through the CLI.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from collections.abc import Callable
@@ -258,7 +259,7 @@ def test_each_further_one_field_migration_adds_under_4_kb(tmp_path: Path) -> Non
         assert cli(root, "scan").exit_code == 0
         assert cli(root, "approve", "all", "--by", "a@x").exit_code == 0
         sizes.append(len(registry_bytes(root)))
-    growth = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]
+    growth = [b - a for a, b in itertools.pairwise(sizes)]
     assert max(growth) < 4096, growth
     assert cli(root, "check").exit_code == 0
 

@@ -24,6 +24,7 @@ rolls back cleanly like any other failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -121,25 +122,38 @@ def statements(m: dict[str, Any], actor: str | None) -> list[str]:
     return [m["sql"]["up"], history.insert_sql(m["id"], m["package"], m["sql_checksum"], actor)]
 
 
-def failing_statement(sql: str, e: Exception) -> str:
-    """The statement of ``sql`` that ``e`` is about: PostgreSQL reports the error's
-    position in the whole text sent; without one, the whole text."""
+def failing_statement(conn: psycopg.Connection[Any], sql: str, e: Exception) -> str:
+    """The statement of ``sql`` that ``e`` is about.  PostgreSQL gives the error's position
+    in the text sent for some errors; for others (an object that already exists, a lock
+    timeout) the statements are replayed one by one in a transaction that is rolled back,
+    which finds the first that fails and changes nothing."""
+    import psycopg
+
     pos = getattr(getattr(e, "diag", None), "statement_position", None)
     try:
         offset = int(pos) - 1 if pos else -1
     except ValueError:
         offset = -1
-    if offset < 0:
-        return sql
-    seen = 0
-    for stmt in split_statements(sql):
-        at = sql.find(stmt, seen)
-        if at < 0:
-            break
-        seen = at + len(stmt)
-        if offset < seen:
-            return stmt
-    return sql
+    stmts = split_statements(sql)
+    if offset >= 0:
+        seen = 0
+        for stmt in stmts:
+            at = sql.find(stmt, seen)
+            if at < 0:
+                break
+            seen = at + len(stmt)
+            if offset < seen:
+                return stmt
+    found = sql
+    with contextlib.suppress(psycopg.Error), conn.transaction():
+        for stmt in stmts:
+            try:
+                conn.execute(stmt)
+            except psycopg.Error:
+                found = stmt
+                break
+        raise psycopg.Rollback()
+    return found
 
 
 def actor() -> str | None:
@@ -178,7 +192,7 @@ def run(
                         hint="run apply again once the server is reachable",
                         code="SC706",
                     ) from None
-                out.failure = failure_diagnostic(m, e, failing_statement(current, e))
+                out.failure = failure_diagnostic(m, e, failing_statement(conn, current, e))
                 progress.failed(mid, _server_message(e))
                 break
             seconds = time.monotonic() - t0

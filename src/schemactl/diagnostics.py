@@ -76,6 +76,11 @@ CODES: dict[str, str] = {
     "SC606": "migration files out of date",
     "SC607": "entity owned by a package that no longer defines it",
     "SC608": "migration needs a table another, unapproved migration creates",
+    "SC609": "registry file holds git merge-conflict markers",
+    "SC610": "registry format this release does not read (older or newer)",
+    "SC611": "registry file claims another package",
+    "SC612": "registry of a package mixes two histories",
+    "SC613": "registry file of a package that no longer exists",
     # database
     "SC700": "applied migration checksum differs from the registry",
     "SC701": "drift: missing object",

@@ -8,6 +8,7 @@ loop or an escape is a diagnostic, never a hang.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import stat
@@ -78,7 +79,9 @@ def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
     dirs: dict[str, Path] = {}
     for pattern in config.packages:
         try:
-            matches = sorted(root.glob(pattern))
+            # the glob module, not Path.glob: on Python 3.11 Path.glob crashes on "." and "./"
+            found = glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True)
+            matches = sorted(root / os.path.normpath(p) for p in found)
         except (OSError, RuntimeError, ValueError) as e:
             diags.append(Diagnostic("error", "SC111", f"cannot expand glob {pattern!r}: {e}"))
             continue
