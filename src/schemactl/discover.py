@@ -80,8 +80,8 @@ def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
     for pattern in config.packages:
         try:
             # the glob module, not Path.glob: on Python 3.11 Path.glob crashes on "." and "./"
-            found = glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True)
-            matches = sorted(root / os.path.normpath(p) for p in found)
+            hits = glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True)
+            matches = sorted(root / os.path.normpath(p) for p in hits)
         except (OSError, RuntimeError, ValueError) as e:
             diags.append(Diagnostic("error", "SC111", f"cannot expand glob {pattern!r}: {e}"))
             continue
