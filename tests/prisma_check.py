@@ -18,7 +18,7 @@ SCRIPT = PRISMA_DIR / "validate.mjs"
 WASM_PACKAGE = PRISMA_DIR / "node_modules" / "@prisma" / "prisma-schema-wasm"
 
 
-def prisma_validate(schema_text: str) -> tuple[bool, str]:
+def prisma_validate(schema_text: str | dict[str, str]) -> tuple[bool, str]:
     """Return ``(True, output)`` when Prisma accepts the schema, else ``(False, diagnostics)``.
 
     The output of a valid schema may carry lint warnings. An engine or setup failure
@@ -31,8 +31,13 @@ def prisma_validate(schema_text: str) -> tuple[bool, str]:
         skip_or_fail(f"{WASM_PACKAGE} is missing: run `npm ci` in {PRISMA_DIR}")
 
     with tempfile.TemporaryDirectory(prefix="schemactl-prisma-") as tmp:
-        path = Path(tmp) / "schema.prisma"
-        path.write_text(schema_text, encoding="utf-8")
+        if isinstance(schema_text, dict):  # a multi-file schema: file name -> text
+            path = Path(tmp)
+            for name, text in schema_text.items():
+                (path / name).write_text(text, encoding="utf-8")
+        else:
+            path = Path(tmp) / "schema.prisma"
+            path.write_text(schema_text, encoding="utf-8")
         proc = subprocess.run(
             [node, str(SCRIPT), str(path)],
             cwd=PRISMA_DIR,
@@ -43,6 +48,7 @@ def prisma_validate(schema_text: str) -> tuple[bool, str]:
             check=False,
         )
     output = (proc.stdout + proc.stderr).replace(str(path), "schema.prisma")
+    output = output.replace(str(Path(tmp)), "")
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"validate.mjs failed with exit code {proc.returncode}:\n{output}")
     return proc.returncode == 0, output

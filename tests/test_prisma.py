@@ -211,3 +211,46 @@ def test_random_packages_validate(entities: list[Entity]) -> None:
 @pytest.mark.parametrize("only", [None, {"blog"}])
 def test_output_is_deterministic(only: set[str] | None) -> None:
     assert render_prisma(_project(*_blog()), only) == render_prisma(_project(*_blog()), only)
+
+
+def test_generate_prisma_dir_writes_a_multi_file_schema_that_prisma_accepts(
+    tmp_path: Path,
+) -> None:
+    """``--prisma DIR``: a base file plus one file per package, valid as one schema for
+    Prisma's engine; a change to one package rewrites only its own file."""
+    import shutil
+
+    from prisma_check import prisma_validate
+    from registry_util import cli as run_cli_inproc
+
+    root = tmp_path / "ex"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "examples", root)
+    out = root / "prisma" / "schema"
+    out.mkdir(parents=True)
+    res = run_cli_inproc(root, "generate", "--prisma", "prisma/schema")
+    assert res.exit_code == 0, res.output
+    files = {p.name: p.read_text() for p in sorted(out.iterdir())}
+    assert set(files) == {
+        "schema.prisma",
+        *(f"{p}.prisma" for p in ("audit_log", "auth", "credits", "forum", "my_package",
+                                  "notifications", "settings", "storage")),
+    }  # fmt: skip
+    assert "datasource db" in files["schema.prisma"]
+    assert all("datasource" not in t for n, t in files.items() if n != "schema.prisma")
+    ok, output = prisma_validate(files)
+    assert ok, output
+    assert run_cli_inproc(root, "generate", "--check", "--prisma", "prisma/schema").exit_code == 0
+    # a new field in one package: scan, approve, generate; only that package's file changes
+    ent = root / "packages" / "my_package" / "seed" / "schema" / "entities.yaml"
+    text = ent.read_text()
+    assert "entities:\n" in text
+    ent.write_text(
+        text.replace("    fields:\n", "    fields:\n      extraNote:\n        type: text\n", 1)
+    )
+    assert run_cli_inproc(root, "scan").exit_code == 0
+    assert run_cli_inproc(root, "approve", "all", "--by", "a@x").exit_code == 0
+    assert run_cli_inproc(root, "generate", "--prisma", "prisma/schema").exit_code == 0
+    after = {p.name: p.read_text() for p in sorted(out.iterdir())}
+    assert [n for n in after if after[n] != files[n]] == ["my_package.prisma"]
+    ok, output = prisma_validate(after)
+    assert ok, output
