@@ -313,7 +313,7 @@ def _fillers(rng: random.Random) -> list[Fld]:
     return pool
 
 
-def _package(seed: int, heads: list[Head], i: int) -> list[Ent]:
+def _package(seed: int, heads: list[Head], i: int, few: bool = False) -> list[Ent]:
     rng = random.Random(f"{seed}:{i}:body")
     h = heads[i]
     list_bias = 0.8 if i % 2 else 0.15  # odd packages mostly Prisma-style lists
@@ -327,7 +327,7 @@ def _package(seed: int, heads: list[Head], i: int) -> list[Ent]:
         e.fields = _pk_fields(kind)
         ents.append(e)
     for k in range(len(ents)):
-        _entity_body(rng, heads, i, ents, k)
+        _entity_body(rng, heads, i, ents, k, few)
         _entity_indexes(rng, ents[k])
         _entity_acl(rng, ents[k])
     return ents
@@ -343,8 +343,13 @@ def _rel(rng: random.Random, e: Ent, r: Rel) -> None:
     e.relations.append(r)
 
 
-def _entity_body(rng: random.Random, heads: list[Head], i: int, ents: list[Ent], k: int) -> None:
+def _entity_body(
+    rng: random.Random, heads: list[Head], i: int, ents: list[Ent], k: int, few: bool = False
+) -> None:
+    """One entity's fields and relations.  ``few``: the sparse variant (relations="few"):
+    a tenth of the tenant and user references, none across packages, no cycles or trees."""
     e = ents[k]
+    share = 0.1 if few else 1.0
     used = lambda: {f.name for f in e.fields}  # noqa: E731
     if e.pk_kind == "composite":
         for t in ents[:2]:
@@ -353,11 +358,11 @@ def _entity_body(rng: random.Random, heads: list[Head], i: int, ents: list[Ent],
             _rel(rng, e, Rel(_lower_first(t.name), "belongsTo", t.name, fname, "Cascade"))
             t.relations.append(Rel(_lower_first(e.name) + "s", "hasMany", e.name, fname))
     # The tenant: most entities belong to one.
-    if e.name != "Tenant" and rng.random() < 0.6:
+    if e.name != "Tenant" and rng.random() < 0.6 * share:
         _add(e, Fld("tenantId", "string", required=True, index=rng.random() < 0.5))
         _rel(rng, e, Rel("tenant", "belongsTo", "Tenant", "tenantId", "Cascade"))
     # The external User.
-    r = rng.random()
+    r = rng.random() / share
     if r < 0.4:
         _add(e, Fld("ownerId", "string", required=True))
         _rel(rng, e, Rel("owner", "belongsTo", "User", "ownerId", "Cascade"))
@@ -366,16 +371,16 @@ def _entity_body(rng: random.Random, heads: list[Head], i: int, ents: list[Ent],
         _rel(rng, e, Rel("createdBy", "belongsTo", "User", "createdById", "SetNull", optional=True))
     # Cross-package references, to lower-numbered packages (near ones more often).
     targets: list[tuple[str, str]] = []
-    if i > 0:
+    if i > 0 and not few:
         for _ in range(rng.choice([0, 1, 1, 2])):
             j = max(0, i - 1 - int(rng.expovariate(1 / 40)))
             targets.append(rng.choice([t for t in heads[j].entities if t[1] != "composite"]))
-    forward = k == 0 and i % CYCLE_EVERY == CYCLE_EVERY - 1 and i + 1 < len(heads)
+    forward = not few and k == 0 and i % CYCLE_EVERY == CYCLE_EVERY - 1 and i + 1 < len(heads)
     if forward:
         # A foreign-key cycle: the first entity of package i references the first one of
         # package i + 1, which references it back.
         targets.append(heads[i + 1].entities[0])
-    if k == 0 and i > 0 and i % CYCLE_EVERY == 0:
+    if not few and k == 0 and i > 0 and i % CYCLE_EVERY == 0:
         targets.append(heads[i - 1].entities[0])
     for tname, tkind in dict(targets).items():
         fname = _lower_first(tname) + "Id"
@@ -399,7 +404,7 @@ def _entity_body(rng: random.Random, heads: list[Head], i: int, ents: list[Ent],
             rel.on_update = "Cascade"
         _rel(rng, e, rel)
     # Within the package: a reference to an earlier entity, with the inverse side.
-    if k > 0 and e.pk_kind != "composite" and rng.random() < 0.6:
+    if k > 0 and e.pk_kind != "composite" and rng.random() < 0.6 * share:
         t = ents[rng.randrange(k)]
         fname = _lower_first(t.name) + "Id"
         if t.pk_kind != "composite" and fname not in used():
@@ -407,7 +412,7 @@ def _entity_body(rng: random.Random, heads: list[Head], i: int, ents: list[Ent],
             _rel(rng, e, Rel(_lower_first(t.name), "belongsTo", t.name, fname, "Cascade"))
             t.relations.append(Rel(_lower_first(e.name) + "List", "hasMany", e.name, fname))
     # A tree.
-    if e.pk_kind in ("uuid", "cuid", "bigint") and rng.random() < 0.1:
+    if not few and e.pk_kind in ("uuid", "cuid", "bigint") and rng.random() < 0.1:
         _add(e, Fld("parentId", FK_TYPE[e.pk_kind], nullable=True, index=True))
         _rel(rng, e, Rel("parent", "belongsTo", e.name, "parentId", "SetNull", optional=True))
         e.relations.append(Rel("children", "hasMany", e.name, "parentId"))
@@ -801,9 +806,12 @@ def drizzle_config(d: Path) -> str:
 # --------------------------------------------------------------------------- entry points
 
 
-def build(seed: int, n: int) -> tuple[list[Head], list[list[Ent]]]:
+RELATIONS = ("many", "few")  # the default density, and the sparse variant
+
+
+def build(seed: int, n: int, relations: str = "many") -> tuple[list[Head], list[list[Ent]]]:
     heads = [head(seed, i) for i in range(n)]
-    return heads, [_package(seed, heads, i) for i in range(n)]
+    return heads, [_package(seed, heads, i, relations == "few") for i in range(n)]
 
 
 def entities_path(root: Path, i: int) -> Path:
@@ -816,13 +824,14 @@ def generate(
     seed: int = 42,
     drizzle: bool = True,
     drizzle_dir: Path | None = None,
+    relations: str = "many",
 ) -> dict[str, int]:
     """Write the monorepo into ``root`` and its drizzle twin into ``drizzle_dir`` (default
     ``root/drizzle``); neither may exist unless empty.  Returns counts of what it wrote."""
     root = root.resolve()
     if root.exists() and any(root.iterdir()):
         raise SystemExit(f"{root} is not empty")
-    heads, packages = build(seed, n)
+    heads, packages = build(seed, n, relations)
     root.mkdir(parents=True, exist_ok=True)
     (root / "schemactl.toml").write_text(schemactl_toml(heads))
     for h, ents in zip(heads, packages, strict=True):
@@ -849,12 +858,22 @@ def generate(
     }
 
 
-def touch_package(root: Path, i: int, seed: int = 42, n: int = 1000, salt: int = 0) -> Path:
-    """Change package ``i`` of a generated repo: a new nullable column on its first entity
-    (an ADD COLUMN for ``scan``).  Returns the file it rewrote."""
+def touch_package(
+    root: Path,
+    i: int,
+    seed: int = 42,
+    n: int = 1000,
+    salt: int = 0,
+    relations: str = "many",
+    extra: int = 1,
+) -> Path:
+    """Change package ``i`` of a generated repo: ``extra`` new nullable columns on its first
+    entity, numbered from ``salt`` (an ADD COLUMN each for ``scan``; growing ``extra`` by
+    one adds one more field).  Returns the file it rewrote."""
     heads = [head(seed, j) for j in range(n)]
-    ents = _package(seed, heads, i)
-    ents[0].fields.append(Fld(f"benchExtra{salt}", "string", nullable=True, max_length=50 + salt))
+    ents = _package(seed, heads, i, relations == "few")
+    for k in range(salt, salt + extra):
+        ents[0].fields.append(Fld(f"benchExtra{k}", "string", nullable=True, max_length=50 + k))
     path = entities_path(root, i)
     path.write_text(entities_yaml(ents, heads[i].package_id))
     return path
@@ -866,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--packages", type=int, default=1000, metavar="N")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--no-drizzle", action="store_true", help="skip the drizzle twin")
+    ap.add_argument("--relations", choices=RELATIONS, default="many", help="relation density")
     ap.add_argument(
         "--drizzle-dir", type=Path, metavar="DIR", help="where the twin goes (OUT/drizzle)"
     )
@@ -875,7 +895,7 @@ def main(argv: list[str] | None = None) -> int:
         for d in (a.out, a.drizzle_dir):
             if d is not None and d.exists():
                 shutil.rmtree(d)
-    counts = generate(a.out, a.packages, a.seed, not a.no_drizzle, a.drizzle_dir)
+    counts = generate(a.out, a.packages, a.seed, not a.no_drizzle, a.drizzle_dir, a.relations)
     print(", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items()), file=sys.stderr)
     return 0
 

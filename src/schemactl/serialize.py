@@ -80,19 +80,79 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 
 
 def entity_from_data(data: dict[str, Any]) -> Entity:
-    """The ``Entity`` a registry definition describes.  A definition that does not build
-    one (a hand edit the shape check let through) is an operational error, exit 3."""
+    """The ``Entity`` a registry definition describes.  A definition of the wrong shape (a
+    hand edit, a bad merge) is an operational error, exit 3, never a crash later on."""
+    problem = definition_problem(data)
     try:
-        return _entity(data)
+        if problem is None:
+            return _entity(data)
     except (TypeError, ValueError, KeyError, AttributeError) as e:
-        from .errors import OperationalError
+        problem = str(e)
+    from .errors import OperationalError
 
-        name = data.get("name") if isinstance(data, dict) else None
-        raise OperationalError(
-            f"the registry holds a malformed definition of entity {name!r}: {e}",
-            hint="restore .schemactl/registry.json from git",
-            code="SC000",
-        ) from None
+    name = data.get("name") if isinstance(data, dict) else None
+    package = data.get("package") if isinstance(data, dict) else None
+    raise OperationalError(
+        f"the registry holds a malformed definition of entity {name!r}: {problem}",
+        hint=f"restore the registry file of package {package} from git",
+        code="SC000",
+    )
+
+
+_STR = (str,)
+_DEF: dict[str, tuple[type, ...]] = {
+    "name": _STR,
+    "package": _STR,
+    "namespace": _STR,
+    "table": _STR,
+    "pk_name": _STR,
+    "checksum": _STR,
+    "primary_key": (list,),
+}
+_DEF_LISTS: dict[str, dict[str, tuple[type, ...]]] = {
+    "fields": {"name": _STR, "column": _STR, "type": _STR},
+    "indexes": {"name": _STR, "fields": (list,), "columns": (list,)},
+    "checks": {"name": _STR, "column": _STR, "kind": _STR, "values": (list,)},
+    "relations": {"name": _STR, "kind": _STR, "target": _STR},
+    "foreign_keys": {
+        "name": _STR,
+        "relation": _STR,
+        "columns": (list,),
+        "ref_namespace": _STR,
+        "ref_table": _STR,
+        "ref_columns": (list,),
+    },
+}
+
+
+def _missing(obj: dict[str, Any], shape: dict[str, tuple[type, ...]]) -> str | None:
+    for k, types in shape.items():
+        if not isinstance(obj.get(k), types):
+            return k
+    return None
+
+
+def definition_problem(d: Any) -> str | None:
+    """What makes ``d`` unusable as an entity definition (None when usable): every field
+    the commands read, type-checked."""
+    from .model import FIELD_TYPES
+
+    if not isinstance(d, dict):
+        return "not an object"
+    key = _missing(d, _DEF)
+    if key:
+        return f"a missing or malformed {key!r}"
+    for key, shape in _DEF_LISTS.items():
+        items = d.get(key, [])
+        if not isinstance(items, list) or not all(
+            isinstance(x, dict) and _missing(x, shape) is None for x in items
+        ):
+            return f"a malformed {key!r}"
+    if not all(f["type"] in FIELD_TYPES for f in d.get("fields", [])):
+        return "a field of unknown type"
+    if not isinstance(d.get("acl", {}), dict):
+        return "a malformed 'acl'"
+    return None
 
 
 def _entity(data: dict[str, Any]) -> Entity:

@@ -58,17 +58,28 @@ def empty(package: str) -> dict[str, Any]:
 def parse(path: Path, raw: bytes, rel: str) -> dict[str, Any]:
     """The package file ``path`` (shown as ``rel``), checked; OperationalError otherwise."""
     package = path.name[: -len(SUFFIX)]
-    if _CONFLICT.search(raw):
-        raise OperationalError(
-            f"registry file {rel} (package {package}) holds git merge-conflict markers",
-            hint=(
-                f"two branches changed package {package}: take one side "
-                f"(`git checkout --ours {rel}` or `--theirs`), then run `schemactl scan` "
-                f"and have {package}'s new migration approved (docs/workflow.md)"
-            ),
-            code="SC609",
-        )
-    data = _decode(raw, rel)
+    try:
+        data = _decode(raw, rel)
+    except OperationalError:
+        if _CONFLICT.search(raw):  # markers never parse: look for them only then
+            raise _conflicted(rel, package) from None
+        raise
+    return _checked(data, package, rel)
+
+
+def _conflicted(rel: str, package: str) -> OperationalError:
+    return OperationalError(
+        f"registry file {rel} (package {package}) holds git merge-conflict markers",
+        hint=(
+            f"two branches changed package {package}: take one side "
+            f"(`git checkout --ours {rel}` or `--theirs`), then run `schemactl scan` "
+            f"and have {package}'s new migration approved (docs/workflow.md)"
+        ),
+        code="SC609",
+    )
+
+
+def _checked(data: Any, package: str, rel: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _broken(rel, "not a JSON object")
     fmt = data.get("format")
@@ -229,48 +240,7 @@ def _entry_problem(entry: Any) -> str | None:
     problem = _typed(entry, {"checksum": _STR, "definition": (dict,), "migration": _STR})
     if problem:
         return problem
-    return _definition_problem(entry["definition"])
-
-
-_DEF: dict[str, tuple[type, ...]] = {
-    "name": _STR,
-    "package": _STR,
-    "namespace": _STR,
-    "table": _STR,
-    "pk_name": _STR,
-    "checksum": _STR,
-    "primary_key": (list,),
-}
-_DEF_LISTS: dict[str, dict[str, tuple[type, ...]]] = {
-    "fields": {"name": _STR, "column": _STR, "type": _STR},
-    "indexes": {"name": _STR, "fields": (list,), "columns": (list,)},
-    "checks": {"name": _STR, "column": _STR, "kind": _STR, "values": (list,)},
-    "relations": {"name": _STR, "kind": _STR, "target": _STR},
-    "foreign_keys": {
-        "name": _STR,
-        "relation": _STR,
-        "columns": (list,),
-        "ref_namespace": _STR,
-        "ref_table": _STR,
-        "ref_columns": (list,),
-    },
-}
-
-
-def _definition_problem(d: dict[str, Any]) -> str | None:
-    from ..model import FIELD_TYPES
-
-    problem = _typed(d, _DEF)
-    if problem:
-        return "definition " + problem
-    for key, shape in _DEF_LISTS.items():
-        items = d.get(key, [])
-        if not isinstance(items, list) or not all(
-            isinstance(x, dict) and _typed(x, shape) is None for x in items
-        ):
-            return f"definition has a malformed {key!r}"
-    if not all(f["type"] in FIELD_TYPES for f in d.get("fields", [])):
-        return "definition has a field of unknown type"
-    if not isinstance(d.get("acl", {}), dict):
-        return "definition has a malformed 'acl'"
-    return None
+    # what commands read of every definition; the rest is checked when an entity is built
+    # from it (serialize.entity_from_data), which only the packages a command uses need
+    problem = _typed(entry["definition"], {"name": _STR, "namespace": _STR, "table": _STR})
+    return f"definition {problem}" if problem else None
