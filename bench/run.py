@@ -697,7 +697,7 @@ def report(m: dict[str, Any], res: dict[str, Any], scale: dict[str, Any] | None)
     if growth is not None:
         rows.append(
             (
-                f"registry growth, {growth['rounds']} rounds x {res['packages']:,} one-field changes",
+                f"registry growth, {growth['rounds']} rounds x {res['packages']:,} changes",
                 f"{growth['per_migration_bytes'] / 1024:.2f} KB/migration",
                 f"{growth['start_bytes'] / 1e6:.1f} -> {growth['end_bytes'] / 1e6:.1f} MB",
                 "",
