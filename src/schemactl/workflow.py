@@ -790,6 +790,7 @@ def generate(
     prisma: Path | None = None,
     check: bool = False,
     config: Config | None = None,
+    drizzle: Path | None = None,
 ) -> Result:
     """Write (or with ``check`` compare) the files of every approved migration."""
     config = config or load_config(root)
@@ -821,6 +822,11 @@ def generate(
 
         ppath = prisma if prisma.is_absolute() else config.root / prisma
         wanted[ppath] = render_prisma(baseline_project(data, config.externals))
+    if drizzle is not None:  # issue 15: Drizzle modules (logic in drizzle.py)
+        from .drizzle import output_files
+
+        ddir = drizzle if drizzle.is_absolute() else config.root / drizzle
+        wanted.update(output_files(ddir, baseline_project(data, config.externals)))
     written = 0
     for path, text in wanted.items():
         rel = _rel(config, path)
@@ -862,6 +868,14 @@ def generate(
                         hint="remove it, or restore the registry that approved it",
                     )
                 )
+    if drizzle is not None:  # issue 15: modules of packages no longer approved
+        from .drizzle import stale_diagnostic, stale_modules
+
+        for path in stale_modules(ddir, wanted):
+            result.diagnostics.append(stale_diagnostic(_rel(config, path), check=check))
+            if not check:
+                path.unlink()
+                written += 1
     if not check and not written and not has_errors(result.diagnostics):
         result.messages.append(f"{len(wanted)} files up to date")
     if check and not has_errors(result.diagnostics):
@@ -884,6 +898,10 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
         from .prisma import render_prisma
 
         text = render_prisma(pr.project, only={package})
+    elif fmt == "drizzle":  # issue 15
+        from .drizzle import render_drizzle
+
+        [text] = render_drizzle(pr.project, only={package}).values()
     else:
         from .sql import render_create
 
