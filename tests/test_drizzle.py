@@ -141,7 +141,18 @@ def _shop() -> list[Entity]:
         relations=[belongs_to("account", "accountId", ACCOUNT, on_delete="Restrict"), fav],
         description=customer.description,
     )
-    return [customer, text_table, item, link]
+    # PostgreSQL shortens a long identity sequence name; drizzle-kit must be told
+    long_name = entity(
+        "Ledger",
+        [
+            field("entryNumberWithAVeryLongName", "bigint", primary=True, generated=True),
+            field("seq", "int", generated=True, required=True),
+        ],
+        namespace="catalog",
+        package="catalog",
+        table="ledger_entries_kept_for_the_auditors_of_the_company",
+    )
+    return [customer, text_table, item, link, long_name]
 
 
 # --------------------------------------------------------------------------- the proof
@@ -323,6 +334,27 @@ def test_module_shape() -> None:
     assert "export const publicUsers" not in sales and "export const coreAccounts" not in sales
     assert " * raw *\\/ bytes" in sales  # a description cannot end the comment early
     assert "export type Customer = typeof customers.$inferSelect;" in sales
+    assert (
+        'status: text("status", { enum: ["new", "it\'s", "back\\\\slash`${x}"] }).default("new"),'
+        in (sales)
+    )
+
+
+def test_long_identity_sequence_gets_postgres_name() -> None:
+    from schemactl.drizzle import identity_sequence
+
+    cat = render_drizzle(_project(*_shop()))["catalog.ts"]
+    name = "ledger_entries_kept_for_the_a_entry_number_with_a_very_long_seq"  # as PG names it
+    assert (
+        identity_sequence(
+            "ledger_entries_kept_for_the_auditors_of_the_company",
+            "entry_number_with_a_very_long_name",
+        )
+        == name
+    )
+    assert len(name) == 63
+    assert f'.generatedByDefaultAsIdentity({{ name: "{name}" }}),' in cat
+    assert 'seq: integer("seq").notNull().generatedByDefaultAsIdentity(),' in cat
 
 
 def test_output_is_deterministic_and_independent_of_package_order() -> None:
@@ -413,3 +445,29 @@ def test_preview_drizzle_prints_one_module_and_touches_nothing(tmp_path: Path) -
     doc = json_doc(run_cli(root, "--json", "preview", "forum", "--format", "drizzle"))
     assert doc["text"] == res.stdout
     assert tree_hash(root) == before
+
+
+def test_entity_names_that_clash_with_names_the_module_uses(pg_server: PgServer) -> None:
+    clash = entity(
+        "Uint8Array",
+        [field("id", "int", primary=True), field("data", "bytes", required=True)],
+        namespace="public",
+        package="blobs",
+        table="bytea",
+    )
+    extra = entity(
+        "PgTableExtraConfigValue",
+        [field("id", "int", primary=True), field("sql", "text"), field("t", "int")],
+        namespace="public",
+        package="blobs",
+        table="sql",
+        indexes=[(["sql", "t"], True)],
+    )
+    modules = render_drizzle(_project(clash, extra))
+    text = modules["blobs.ts"]
+    assert "export type Uint8ArrayRow = typeof byteaTable.$inferSelect;" in text
+    assert "export type PgTableExtraConfigValueRow = typeof sqlTable.$inferSelect;" in text
+    assert "export const byteaTable = pgTable(" in text  # public: no pgSchema("public")
+    assert "pgSchema" not in text
+    _tsc(modules)
+    assert assert_same_tables(pg_server, _project(clash, extra)) == modules

@@ -140,6 +140,7 @@ _PG_CORE = frozenset(_BUILDERS.values()) - {"bytea"} | {
     "unique",
     "PgTableExtraConfigValue",
 }
+_TYPES_USED = frozenset({"Uint8Array", "PgTableExtraConfigValue"})  # not for entity types
 _JS_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 _MAX_SAFE = 2**53 - 1
 _INT4 = 2**31
@@ -364,7 +365,7 @@ def _table(m: _Module, e: Entity, const: str, schema_const: str) -> str:
     out.append("  {")
     for f in e.fields:
         out.extend(_jsdoc(f.description, "    "))
-        out.append(f"    {_key(f.name)}: {_column(m, f)},")
+        out.append(f"    {_key(f.name)}: {_column(m, f, e.table)},")
     out.append("  },")
     # The annotated return type keeps tsc from inferring it through references to other
     # tables (TS7022/TS7024 when two tables, or two modules, reference each other).
@@ -386,7 +387,8 @@ def _table(m: _Module, e: Entity, const: str, schema_const: str) -> str:
         out.append("    " + _foreign_key(m, e, fk, fields_by_column) + ",")
     out.append("  ],")
     out.append(");")
-    out.append(f"export type {e.name} = typeof {const}.$inferSelect;")
+    type_name = e.name if e.name not in _TYPES_USED else e.name + "Row"
+    out.append(f"export type {type_name} = typeof {const}.$inferSelect;")
     return "\n".join(out)
 
 
@@ -459,15 +461,36 @@ def _builder(m: _Module, f: Field, column: str) -> str:
         return f"timestamp({col}, {{ withTimezone: true }})"
     if f.type == "decimal" and f.precision is not None:
         return f"numeric({col}, {{ precision: {int(f.precision)}, scale: {int(f.scale or 0)} }})"
+    if name == "text" and f.enum is not None:  # a union type for TypeScript; no SQL
+        values = ", ".join(json.dumps(str(v), ensure_ascii=False) for v in f.enum)
+        return f"text({col}, {{ enum: [{values}] }})"
     return f"{name}({col})"
 
 
-def _column(m: _Module, f: Field) -> str:
+def identity_sequence(table: str, column: str) -> str:
+    """The name PostgreSQL gives an identity column's sequence (``makeObjectName``: the
+    longer of table and column is shortened until ``<table>_<column>_seq`` fits in 63
+    bytes).  drizzle-kit names the sequence itself, without shortening, so for long names
+    the module passes PostgreSQL's choice.  Our names are ASCII: bytes are characters."""
+    avail = 63 - len("_seq") - 1
+    t, c = len(table), len(column)
+    while t + c > avail:
+        if t > c:
+            t -= 1
+        else:
+            c -= 1
+    return f"{table[:t]}_{column[:c]}_seq"
+
+
+def _column(m: _Module, f: Field, table: str) -> str:
     s = _builder(m, f, f.column)
     if not nullable(f):
         s += ".notNull()"
     if is_identity(f):
-        return s + ".generatedByDefaultAsIdentity()"
+        seq = identity_sequence(table, f.column)
+        if seq == f"{table}_{f.column}_seq":  # what drizzle-kit names it anyway
+            return s + ".generatedByDefaultAsIdentity()"
+        return s + f".generatedByDefaultAsIdentity({{ name: {json.dumps(seq)} }})"
     if f.type == "uuid" and f.generated:
         return s + ".defaultRandom()"
     if f.default_now:
