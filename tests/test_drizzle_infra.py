@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from drizzle_check import drizzle_kit_sql, tsc_check
+import drizzle_check
+from drizzle_check import assert_same_tables, drizzle_kit_sql, tsc_check
 from factories import entity, field
 from pg import PgServer
 from schemactl.model import Package, Project
-from test_drizzle import assert_same_tables
 
 MODULE = """\
 import { integer, pgSchema, text } from "drizzle-orm/pg-core";
@@ -45,8 +45,6 @@ def test_tsc_accepts_good_and_rejects_a_type_error() -> None:
 
 def test_a_different_table_is_caught(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison sees a module that lost a CHECK and got another default."""
-    import test_drizzle
-
     e = entity(
         "Widget",
         [field("id", "int", primary=True), field("name", required=True, max_length=9)],
@@ -56,7 +54,7 @@ def test_a_different_table_is_caught(pg_server: PgServer, monkeypatch: pytest.Mo
     project = Project("/x", (Package("w", "w", "p", "p/e.yaml", (e,), ("Widget",)),))
     assert_same_tables(pg_server, project)  # as generated: the same
 
-    real = test_drizzle.render_drizzle
+    real = drizzle_check.render_drizzle
 
     def tampered(p: Project) -> dict[str, str]:
         out = real(p)
@@ -68,7 +66,7 @@ def test_a_different_table_is_caught(pg_server: PgServer, monkeypatch: pytest.Mo
         assert out["w.ts"] != text
         return out
 
-    monkeypatch.setattr(test_drizzle, "render_drizzle", tampered)
+    monkeypatch.setattr(drizzle_check, "render_drizzle", tampered)
     with pytest.raises(AssertionError) as info:
         assert_same_tables(pg_server, project)
     message = str(info.value)
