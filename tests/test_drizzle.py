@@ -361,6 +361,15 @@ def test_generate_drizzle_writes_checks_and_removes(approved: Path) -> None:
     assert tree_hash(out) == first
 
 
+def test_generate_drizzle_into_a_file_is_a_usage_error(approved: Path) -> None:
+    (approved / "schema.ts").write_text("keep me\n")
+    for extra in ((), ("--check",)):
+        res = run_cli(approved, "generate", "--drizzle", "schema.ts", *extra)
+        assert res.exit_code == 2, res.output
+        assert "not a directory" in res.output and "Traceback" not in res.output
+    assert (approved / "schema.ts").read_text() == "keep me\n"
+
+
 def test_preview_drizzle_prints_one_module_and_touches_nothing(tmp_path: Path) -> None:
     root = tmp_path / "ex"
     shutil.copytree(EXAMPLES, root)

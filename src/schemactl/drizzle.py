@@ -189,7 +189,16 @@ def render_drizzle(project: Project, only: Iterable[str] | None = None) -> dict[
 
 
 def output_files(directory: Path, project: Project) -> dict[Path, str]:
-    """What ``generate --drizzle DIR`` writes: ``DIR/<module>.ts`` per package."""
+    """What ``generate --drizzle DIR`` writes: ``DIR/<module>.ts`` per package.
+
+    Raises ``UsageError`` when ``DIR`` exists and is not a directory."""
+    if directory.exists() and not directory.is_dir():
+        from .errors import UsageError
+
+        raise UsageError(
+            f"--drizzle {directory}: not a directory",
+            hint="give the folder the modules go into, e.g. --drizzle src/db/schema",
+        )
     return {directory / name: text for name, text in render_drizzle(project).items()}
 
 
