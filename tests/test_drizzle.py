@@ -393,11 +393,18 @@ def test_entity_names_that_clash_with_names_the_module_uses(pg_server: PgServer)
     )
     extra = entity(
         "PgTableExtraConfigValue",
-        [field("id", "int", primary=True), field("sql", "text"), field("t", "int")],
+        [
+            field("id", "int", primary=True),
+            field("sql", "text"),
+            field("t", "int"),
+            field("__proto__", "int", column="proto", required=True),
+            field("constructor", "int"),
+            field("getSQL", "text", column="get_sql"),
+        ],
         namespace="public",
         package="blobs",
         table="sql",
-        indexes=[(["sql", "t"], True)],
+        indexes=[(["sql", "t"], True), (["__proto__"], False)],
     )
     modules = render_drizzle(_project(clash, extra))
     text = modules["blobs.ts"]
@@ -405,5 +412,7 @@ def test_entity_names_that_clash_with_names_the_module_uses(pg_server: PgServer)
     assert "export type PgTableExtraConfigValueRow = typeof sqlTable.$inferSelect;" in text
     assert "export const byteaTable = pgTable(" in text  # public: no pgSchema("public")
     assert "pgSchema" not in text
+    assert '__proto__Field: integer("proto").notNull(),' in text  # see drizzle._prop
+    assert 'constructorField: integer("constructor"),' in text
     _tsc(modules)
     assert assert_same_tables(pg_server, _project(clash, extra)) == modules

@@ -528,11 +528,24 @@ def _column(m: _Module, f: Field, table: str) -> str:
 # --------------------------------------------------------------------------- text
 
 
+# drizzle-orm copies the columns onto the table object (``Object.assign``): a column
+# property with one of these names would replace the table's prototype or one of its
+# methods, and the table would be no table at all for drizzle-kit.
+_TABLE_PROPS = frozenset({"__proto__", "constructor", "enableRLS", "getSQL"})
+
+
+def _prop(name: str) -> str:
+    """The property of a field: its name, with ``Field`` appended for ``_TABLE_PROPS``."""
+    return name + "Field" if name in _TABLE_PROPS else name
+
+
 def _key(name: str) -> str:
+    name = _prop(name)
     return name if _JS_IDENT.match(name) else json.dumps(name)
 
 
 def _access(obj: str, name: str) -> str:
+    name = _prop(name)
     return f"{obj}.{name}" if _JS_IDENT.match(name) else f"{obj}[{json.dumps(name)}]"
 
 
