@@ -416,3 +416,23 @@ def test_entity_names_that_clash_with_names_the_module_uses(pg_server: PgServer)
     assert 'constructorField: integer("constructor"),' in text
     _tsc(modules)
     assert assert_same_tables(pg_server, _project(clash, extra)) == modules
+
+
+def test_a_package_that_owns_nothing() -> None:
+    """Tag is declared identically by a and b and owned by a: generate writes no module
+    for b, and b's preview is a module with its schema only, which still type-checks."""
+    a = entity("Tag", [field("id", primary=True)], namespace="a", package="a")
+    b = entity("Tag", [field("id", primary=True)], namespace="b", package="b")
+    project = Project(
+        "/x",
+        (
+            Package("a", "a", "p/a", "p/a/e.yaml", (a,), ("Tag",)),
+            Package("b", "b", "p/b", "p/b/e.yaml", (b,), ()),
+        ),
+    )
+    assert list(render_drizzle(project)) == ["a.ts"]
+    only_b = render_drizzle(project, only={"b"})
+    assert list(only_b) == ["b.ts"]
+    assert 'export const bSchema = pgSchema("b");' in only_b["b.ts"]
+    assert ".table(" not in only_b["b.ts"]
+    _tsc(only_b)

@@ -332,7 +332,7 @@ def render_module(
         m.core.add("pgSchema")
     if any(ns == "public" for ns, _ in m.stubs):
         m.core.add("pgTable")
-    specs = [*sorted(m.core), "type PgTableExtraConfigValue"]
+    specs = [*sorted(m.core), *(["type PgTableExtraConfigValue"] if entities else [])]
     out.append(_import_line(specs, '"drizzle-orm/pg-core"'))
     for stem in sorted(m.imports):
         pairs = sorted(m.imports[stem].items())
