@@ -305,8 +305,12 @@ def test_module_names_are_file_safe_and_distinct() -> None:
     a = entity("A", [field("id", primary=True)], namespace="a", package="x/y")
     b = entity("B", [field("id", primary=True)], namespace="b", package="x_y")
     c = entity("C", [field("id", primary=True)], namespace="c", package="X_Y")
-    # distinct even on a case-insensitive file system
-    assert list(render_drizzle(_project(a, b, c))) == ["x_y.ts", "x_y2.ts", "X_Y3.ts"]
+    # distinct even on a case-insensitive file system; numbered in package id order
+    assert sorted(render_drizzle(_project(a, b, c))) == ["X_Y.ts", "x_y2.ts", "x_y3.ts"]
+    assert render_drizzle(_project(c, b, a)) == render_drizzle(_project(a, b, c))
+    # a package id that is a reserved word in JavaScript is still a fine file name
+    d = entity("D", [field("id", primary=True)], namespace="d", package="public")
+    assert list(render_drizzle(_project(d))) == ["public.ts"]
 
 
 # --------------------------------------------------------------------------- CLI

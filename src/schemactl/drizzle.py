@@ -174,7 +174,7 @@ def module_name(package_id: str) -> str:
 
 def render_drizzle(project: Project, only: Iterable[str] | None = None) -> dict[str, str]:
     """``{"<module>.ts": text}`` for every package of ``project`` that owns a table (or only
-    the package ids in ``only``), in package order."""
+    the package ids in ``only``), in package order.  Names do not depend on that order."""
     wanted = set(only) if only is not None else None
     names = _Naming(project)
     out: dict[str, str] = {}
@@ -245,11 +245,15 @@ class _Naming:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.modules: dict[str, str] = {}
-        taken_files: set[str] = set()
-        for p in project.packages:
-            stem = _unique(taken_files, module_name(p.id))
-            taken_files.add(stem.lower())  # case-insensitive file systems
-            self.modules[p.id] = stem
+        taken: set[str] = set()  # lower case: case-insensitive file systems
+        for pid in sorted(p.id for p in project.packages):  # independent of package order
+            stem = base = module_name(pid)
+            n = 2
+            while stem.lower() in taken:
+                stem = f"{base}{n}"
+                n += 1
+            taken.add(stem.lower())
+            self.modules[pid] = stem
         # (namespace, table) -> (package id, entity, const name)
         self.tables: dict[tuple[str, str], tuple[str, Entity, str]] = {}
         for p in project.packages:
