@@ -428,7 +428,7 @@ def _target(
     if owner is not None:
         pkg, target, const = owner
         cols = {f.column: f.name for f in target.fields}
-        if target is e:
+        if key == (e.namespace, e.table):
             return "t", cols  # a self-reference goes through the callback's parameter
         if pkg == m.package:
             return const, cols
