@@ -163,5 +163,7 @@ def test_bundled_examples_are_fully_approved_and_generated(tmp_path: Path) -> No
     assert run_cli(root, "check").exit_code == 0
     res = run_cli(root, "generate", "--check", "--prisma", "prisma/schema.prisma")
     assert res.exit_code == 0, res.output
+    res = run_cli(root, "generate", "--check", "--drizzle", "drizzle")  # issue 15
+    assert res.exit_code == 0, res.output
     after = tree_hash(root / ".schemactl")
     assert after == before

@@ -204,26 +204,31 @@ def generate(
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 if the files are out of date.")
     ] = False,
+    drizzle: Annotated[
+        Path | None,
+        typer.Option("--drizzle", help="Also write drizzle-orm modules (one per package)."),
+    ] = None,
 ) -> None:
     """Write migration.sql and down.sql for every approved migration."""
     from . import workflow
 
-    _run(lambda: workflow.generate(_root(), out=out, prisma=prisma, check=check))
+    _run(lambda: workflow.generate(_root(), out=out, prisma=prisma, check=check, drizzle=drizzle))
 
 
 class PreviewFormat(StrEnum):
     sql = "sql"
     prisma = "prisma"
+    drizzle = "drizzle"
 
 
 @app.command()
 def preview(
     package: Annotated[str, typer.Argument(metavar="PACKAGE", help="A packageId.")],
-    fmt: Annotated[PreviewFormat, typer.Option("--format", help="sql or prisma.")] = (
+    fmt: Annotated[PreviewFormat, typer.Option("--format", help="sql, prisma or drizzle.")] = (
         PreviewFormat.sql
     ),
 ) -> None:
-    """Print the full DDL (or Prisma models) of a package's current files."""
+    """Print the full DDL (or Prisma models, or a Drizzle module) of a package's current files."""
     from . import workflow
 
     _run(lambda: workflow.preview(_root(), package, fmt.value))

@@ -96,6 +96,8 @@ CODES: dict[str, str] = {
     "SC711": "no throwaway PostgreSQL for the shadow check",
     "SC712": "shadow check passed (note)",
     "SC713": "database error outside a migration",
+    # ORM output (issue 15)
+    "SC870": "generated Drizzle module of no approved package",
 }
 
 

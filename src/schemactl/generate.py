@@ -61,8 +61,10 @@ def generate(
     prisma: Path | None = None,
     check: bool = False,
     config: Config | None = None,
+    drizzle: Path | None = None,
 ) -> Result:
-    """Write (or with ``check`` compare) the files of every approved migration."""
+    """Write (or with ``check`` compare) the files of every approved migration, and the
+    Prisma schema and drizzle-orm modules of the approved model when asked."""
     config = config or load_config(root)
     reg = registry.read(config)
     out_dir = out if out is not None else config.migrations_path
@@ -89,6 +91,11 @@ def generate(
             wanted[out_dir / m["id"] / name] = text
     if prisma is not None:
         wanted.update(_prisma_files(config, reg, prisma))
+    if drizzle is not None:
+        from .drizzle import output_files
+
+        ddir = drizzle if drizzle.is_absolute() else config.root / drizzle
+        wanted.update(output_files(ddir, baseline_project(reg, config.externals)))
     written = 0
     for path, text in wanted.items():
         rel = _rel(config, path)
@@ -130,6 +137,14 @@ def generate(
                         hint="remove it, or restore the registry that approved it",
                     )
                 )
+    if drizzle is not None:  # modules of packages no longer approved
+        from .drizzle import stale_diagnostic, stale_modules
+
+        for path in stale_modules(ddir, wanted):
+            result.diagnostics.append(stale_diagnostic(_rel(config, path), check=check))
+            if not check:
+                path.unlink()
+                written += 1
     if (check or not written) and not has_errors(result.diagnostics):
         result.messages.append(f"{len(wanted)} files up to date")
     return result
@@ -170,6 +185,10 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
         from .prisma import render_prisma
 
         text = render_prisma(pr.project, only={package})
+    elif fmt == "drizzle":
+        from .drizzle import render_drizzle
+
+        [text] = render_drizzle(pr.project, only={package}).values()
     else:
         from .sql import render_create
 
