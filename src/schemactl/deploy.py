@@ -94,10 +94,16 @@ def apply(
     data = registry.read(config.registry_path)
     migrations = approved_in_order(data)
     problems = applying.integrity_problems(migrations, reg_file)
+    from .approval import problems as signature_problems  # SPEC §14: refuse unsigned
+
+    problems += signature_problems(config, migrations, approved_only=True)
     if problems:
         return Result(
             diagnostics=problems,
-            messages=["nothing applied: the registry holds approved records edited by hand"],
+            messages=[
+                "nothing applied: the registry holds approved records edited by hand "
+                "or without the signatures they need"
+            ],
         )
     url = db.resolve_url(database_url)
     where = db.describe(url)

@@ -76,6 +76,15 @@ CODES: dict[str, str] = {
     "SC606": "migration files out of date",
     "SC607": "entity owned by a package that no longer defines it",
     "SC608": "migration needs a table another, unapproved migration creates",
+    # signed approvals (SPEC §14)
+    "SC650": "approved migration without a valid signature from an allowed signer",
+    "SC651": "approval signature is invalid",
+    "SC652": "approval signature is not from an allowed signer",
+    "SC653": "destructive migration short of the signatures it needs",
+    "SC654": "allowed_signers file is malformed",
+    "SC655": "cannot sign: no usable key",
+    "SC656": "approval must be signed",
+    "SC657": "--signers-from revision cannot be read",
     # database
     "SC700": "applied migration checksum differs from the registry",
     "SC701": "drift: missing object",

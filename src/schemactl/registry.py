@@ -220,6 +220,7 @@ _RECORD_OPTIONAL: dict[str, tuple[type, ...]] = {
     "reason": _OPT_STR,
     "record_hash": _STR,
     "superseded_at": _STR,
+    "signatures": (list,),  # approval signatures (approval.py); not under record_hash
 }
 
 
@@ -508,7 +509,8 @@ def transaction(
 def record_hash(record: Mapping[str, Any]) -> str:
     from .registry_index import peek
 
-    body = {k: v for k, v in peek(record).items() if k != "record_hash"}
+    # signatures are not covered: signing an approved record changes nothing else
+    body = {k: v for k, v in peek(record).items() if k not in ("record_hash", "signatures")}
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
 

@@ -397,7 +397,15 @@ def list_migrations(root: Path, *, all_: bool = False) -> Result:
         lines.append(f"{m['id']:<{width}}  {m['status']:<10} {m['package']}{flag}: {ents}")
     if not ms:
         lines.append("no pending migrations" if not all_ else "no migrations")
-    return Result(migrations=[migration_summary(m) for m in ms], messages=lines)
+    summaries = [migration_summary(m) for m in ms]
+    # signed approvals (approval.py): each signature's principal, fingerprint and validity
+    from . import approval
+
+    for i, (s, info) in enumerate(zip(summaries, approval.describe(config, ms), strict=True)):
+        s.update(info)
+        if info["signatures"] or info["signers_needed"]:
+            lines[i] += approval.list_suffix(info)
+    return Result(migrations=summaries, messages=lines)
 
 
 def show(root: Path, mid: str) -> Result:
@@ -424,19 +432,27 @@ def show(root: Path, mid: str) -> Result:
         flag = f"  DESTRUCTIVE: {op['reason']}" if op.get("destructive") else ""
         lines.append(f"    {op['op']:<20} {op.get('object', '')}{flag}")
     lines.append(f"  sql checksum: {m['sql_checksum']}")
+    from . import approval  # signed approvals: signatures, validity, how many are needed
+
+    signed = approval.describe(config, [m])[0]
+    lines += approval.describe_lines(signed)
     text = "\n".join(lines) + "\n\n-- up\n" + m["sql"]["up"] + "\n-- down\n" + m["sql"]["down"]
     # `migrations` items keep the SPEC §10 shape; the full record goes under `migration`
-    detail = migration_summary(m) | {
-        "namespace": m.get("namespace", m["package"]),
-        "created_at": m["created_at"],
-        "rejected_by": m.get("rejected_by"),
-        "rejected_at": m.get("rejected_at"),
-        "reason": m.get("reason"),
-        "destructive_reasons": m.get("destructive_reasons", []),
-        "ops": m["ops"],
-        "sql": m["sql"],
-        "sql_checksum": m["sql_checksum"],
-    }
+    detail = (
+        migration_summary(m)
+        | {
+            "namespace": m.get("namespace", m["package"]),
+            "created_at": m["created_at"],
+            "rejected_by": m.get("rejected_by"),
+            "rejected_at": m.get("rejected_at"),
+            "reason": m.get("reason"),
+            "destructive_reasons": m.get("destructive_reasons", []),
+            "ops": m["ops"],
+            "sql": m["sql"],
+            "sql_checksum": m["sql_checksum"],
+        }
+        | signed
+    )
     return Result(migrations=[migration_summary(m)], data={"migration": detail, "text": text})
 
 
@@ -450,11 +466,16 @@ def approve(
     by: str | None = None,
     allow_destructive: bool = False,
     config: Config | None = None,
+    sign: bool = False,
+    key: str | None = None,
 ) -> Result:
     config = config or load_config(root)
     if not ids:
         raise UsageError("name migration ids, or `all`")
     actor = by or default_actor(config.root)
+    from .approval import ApproveGate  # signed approvals (SPEC §14)
+
+    gate = ApproveGate(config, sign=sign, key=key, actor=actor)
     pr = load_project(config.root, config=config)
     result = Result()
     with registry.transaction(config.registry_path) as data:
@@ -464,6 +485,7 @@ def approve(
                 result.messages.append("nothing to approve: no pending migrations")
         else:
             targets = [_find(data, i) for i in ids]
+        targets = gate.sign_approved(targets, result)  # --sign on approved: adds a signature
         approved: list[dict[str, Any]] = []
         idx = _Index(data)
         queue, blocked = _dependencies_met(targets, idx, pr, allow_destructive)
@@ -479,6 +501,8 @@ def approve(
                         waiting.append((m, problem))
                     else:
                         result.diagnostics.append(problem)
+                    continue
+                if not gate.admit(m, result):  # signs with --sign; False: needs more signers
                     continue
                 _approve_one(m, data, idx, actor)
                 approved.append(m)
@@ -639,7 +663,13 @@ def reject(root: Path, mid: str, *, by: str | None = None, reason: str | None = 
 # ----------------------------------------------------------------------------- check
 
 
-def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> Result:
+def check(
+    root: Path,
+    *,
+    shadow: bool = False,
+    config: Config | None = None,
+    signers_from: str | None = None,
+) -> Result:
     """The CI gate: any error, unscanned or unapproved changes, pending, tampering."""
     config = config or load_config(root)
     pr = load_project(config.root, config=config)
@@ -711,6 +741,9 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                     hint="restore .schemactl/registry.json from git",
                 )
             )
+    from .approval import problems as signature_problems  # SPEC §14
+
+    diags += signature_problems(config, data["migrations"], signers_from=signers_from)
     by_id = {m["id"]: m for m in data["migrations"]}
     for name, b in sorted(data["baseline"].items()):
         src = by_id.get(b.get("migration", ""))
@@ -798,6 +831,13 @@ def generate(
     if not out_dir.is_absolute():
         out_dir = config.root / out_dir
     result = Result()
+    from .approval import problems as signature_problems  # SPEC §14: unsigned -> nothing
+
+    refused = signature_problems(config, approved_in_order(data), approved_only=True)
+    if refused:
+        result.diagnostics += refused
+        result.messages.append("nothing written: approvals lack the signatures they need")
+        return result
     wanted: dict[Path, str] = {}
     for m in approved_in_order(data):
         m = registry_index.peek(m)  # parsed for a look, not kept: the registry is large
