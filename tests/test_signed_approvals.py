@@ -152,7 +152,7 @@ def test_verification_needs_no_ssh_keygen_on_path(tmp_path: Path, keys: dict[str
     assert out.returncode == 0, out.stdout + out.stderr
     assert json.loads(out.stdout)["ok"] is True
     out = run(root, "--json", "list", "--all", env=env)
-    sigs = [s for m in json.loads(out.stdout)["migrations"] for s in m["signatures"]]
+    sigs = [s for m in json.loads(out.stdout)["approvals"] for s in m["signatures"]]
     assert len(sigs) == 2 and all(s["valid"] for s in sigs)
     # ...and the same without ssh-keygen is caught when something is wrong
     m = record(root, "shop")
@@ -678,7 +678,8 @@ def test_list_text_and_json_give_each_signature(tmp_path: Path, keys: dict[str, 
     replace_record(root, m)
     code, doc = cli_json(root, "list", "--all")
     assert code == 0
-    (item,) = [x for x in doc["migrations"] if x["id"] == m["id"]]
+    assert [x["id"] for x in doc["approvals"]] == [x["id"] for x in doc["migrations"]]
+    (item,) = [x for x in doc["approvals"] if x["id"] == m["id"]]
     assert [(s["principal"], s["key_fingerprint"], s["valid"]) for s in item["signatures"]] == [
         ("carol@example.com", keys["carol"].fingerprint, True),
         ("bob@example.com", keys["carol"].fingerprint, False),

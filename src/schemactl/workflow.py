@@ -397,15 +397,19 @@ def list_migrations(root: Path, *, all_: bool = False) -> Result:
         lines.append(f"{m['id']:<{width}}  {m['status']:<10} {m['package']}{flag}: {ents}")
     if not ms:
         lines.append("no pending migrations" if not all_ else "no migrations")
-    summaries = [migration_summary(m) for m in ms]
-    # signed approvals (approval.py): each signature's principal, fingerprint and validity
+    # signed approvals (approval.py): each signature's principal, fingerprint and validity,
+    # beside `migrations` (whose items keep the SPEC §10 shape), one item per migration
     from . import approval
 
-    for i, (s, info) in enumerate(zip(summaries, approval.describe(config, ms), strict=True)):
-        s.update(info)
+    signed = approval.describe(config, ms)
+    for i, info in enumerate(signed):
         if info["signatures"] or info["signers_needed"]:
             lines[i] += approval.list_suffix(info)
-    return Result(migrations=summaries, messages=lines)
+    return Result(
+        migrations=[migration_summary(m) for m in ms],
+        messages=lines,
+        data={"approvals": [{"id": m["id"]} | info for m, info in zip(ms, signed, strict=True)]},
+    )
 
 
 def show(root: Path, mid: str) -> Result:
