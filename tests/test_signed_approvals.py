@@ -13,12 +13,15 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pg import skip_or_fail
 from registry_util import (
     cli,
     cli_json,
@@ -219,18 +222,18 @@ def test_key_from_git_signing_key_and_key_literal_with_an_agent(
 ) -> None:
     """``user.signingKey`` as git has it: here the ``key::`` literal of a key held by a real
     ssh-agent (the passphrase-protected one, loaded once with its passphrase)."""
-    exe = ssh_keygen()
+    ssh_keygen()
     agent = shutil.which("ssh-agent")
     add = shutil.which("ssh-add")
     if agent is None or add is None:
-        pytest.skip("ssh-agent not installed")  # pragma: no cover
+        skip_or_fail("ssh-agent / ssh-add (openssh-client) are not installed")
     sock = tmp_path / "agent.sock"
     proc = subprocess.Popen([agent, "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
     try:
         for _ in range(100):
             if sock.exists():
                 break
-            subprocess.run(["sleep", "0.05"], check=True)
+            time.sleep(0.05)
         askpass = tmp_path / "askpass.sh"
         askpass.write_text(f"#!/bin/sh\necho '{PASSPHRASE}'\n")
         askpass.chmod(0o700)
@@ -259,7 +262,6 @@ def test_key_from_git_signing_key_and_key_literal_with_an_agent(
         (sig,) = record(root, "shop")["signatures"]
         assert sig["key_fingerprint"] == keys["dave"].fingerprint
         assert cli_json(root, "check")[0] == 0
-        assert exe  # ssh-keygen made the signature through the agent
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -273,7 +275,7 @@ def test_passphrase_key_without_an_agent_is_exit_2_and_nothing_approved(
     assert cli(root, "scan").exit_code == 0
     before = registry_bytes(root)
     out = subprocess.run(  # a real process with no terminal, as CI and hooks run it
-        [str(Path(os.sys.executable).with_name("schemactl")), "--no-color", "--root", str(root),
+        [str(Path(sys.executable).with_name("schemactl")), "--no-color", "--root", str(root),
          "approve", "all", "--sign", "--key", str(keys["dave"].path), "--by", "dave@example.com"],
         env=no_agent_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
     )  # fmt: skip
