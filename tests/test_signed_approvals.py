@@ -261,6 +261,13 @@ def test_key_from_git_signing_key_and_key_literal_with_an_agent(
         assert out.returncode == 0, out.stderr
         (sig,) = record(root, "shop")["signatures"]
         assert sig["key_fingerprint"] == keys["dave"].fingerprint
+        # --key naming the public key file: the agent signs too
+        write_package(root, "blog", post())
+        assert cli(root, "scan").exit_code == 0
+        out = run(root, "approve", "all", "--sign", "--key", str(keys["dave"].pub),
+                  "--by", "dave@example.com", env={"SSH_AUTH_SOCK": str(sock)})  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert record(root, "blog")["signatures"][0]["key_fingerprint"] == keys["dave"].fingerprint
         assert cli_json(root, "check")[0] == 0
     finally:
         proc.terminate()
