@@ -76,6 +76,11 @@ def signed_project(
     return root
 
 
+def approve_signed(root: Path, k: Key, *args: str) -> Any:
+    """``approve ARGS --sign --key K --by K's principal``, in-process."""
+    return cli(root, "approve", *args, "--sign", "--key", str(k.path), "--by", k.principal)
+
+
 def record(root: Path, pkg: str) -> dict[str, Any]:
     (m,) = [m for m in migrations(root) if m["package"] == pkg and m["status"] == "approved"]
     return m
@@ -696,3 +701,29 @@ def test_list_text_and_json_give_each_signature(tmp_path: Path, keys: dict[str, 
     assert item["signatures"][1]["status"] == "invalid"
     line = next(x for x in cli(root, "list", "--all").stdout.splitlines() if m["id"] in x)
     assert line.endswith("[signed: carol@example.com (valid), bob@example.com (INVALID); 1 of 1]")
+
+
+def test_one_key_under_two_principals_counts_once(tmp_path: Path, keys: dict[str, Key]) -> None:
+    """A key listed for alice and bob is one signer, whichever name it signs as."""
+    config = 'packages = ["packages/*"]\n[approval]\ndestructive_signatures = 2\n'
+    root = signed_project(tmp_path, keys, config=config)
+    a = keys["alice"]
+    signers(root, f"alice@example.com,bob@example.com {a.public}", keys["carol"].line())
+    write_package(root, "shop", product(price=False))
+    assert cli(root, "scan").exit_code == 0
+    mid = pending_id(root, "shop")
+    for who in ("alice@example.com", "bob@example.com"):
+        res = cli(root, "approve", mid, "--sign", "--key", str(a.path), "--by", who,
+                  "--allow-destructive")  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert "1 of 2 signatures from different allowed signers, stays pending" in res.stdout
+    code, doc = cli_json(root, "show", mid)
+    assert code == 0
+    sigs = doc["migration"]["signatures"]
+    assert [(s["principal"], s["valid"]) for s in sigs] == [
+        ("alice@example.com", True),
+        ("bob@example.com", True),
+    ]
+    assert (doc["migration"]["signers"], doc["migration"]["signers_needed"]) == (1, 2)
+    res = approve_signed(root, keys["carol"], mid, "--allow-destructive")
+    assert res.exit_code == 0 and f"{mid}: approved by carol@example.com" in res.stdout
