@@ -282,6 +282,11 @@ def test_malformed_lines_name_the_line() -> None:
         '"alice ' + k: (1, "missing end quote"),
         "alice ssh-ed25519 !!!": (1, "invalid key: the key is not valid base64"),
         f"alice cert-authority {k}": (1, "cert-authority is not supported"),
+        "alice ssh-dss AAAAB3NzaC1kc3M=": (1, "invalid key: unsupported key type 'ssh-dss'"),
+        f"alice {k.replace('ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com')}": (
+            1,
+            "invalid key: the key says 'ssh-ed25519' inside",
+        ),
     }
     for text, (line, reason) in bad.items():
         with pytest.raises(SignersFileError) as e:

@@ -158,6 +158,10 @@ def _token(s: str) -> tuple[str, str]:
     return m.group(0), s[m.end() :].lstrip(" \t")
 
 
+# a key type, known or not (ssh-dss, a certificate): parsed as a key so the error says so
+_KEYISH = re.compile(r"(ssh|ecdsa|sk|rsa)-[a-z0-9-]+(@openssh\.com)?\Z")
+
+
 def _line(line: str, n: int) -> AllowedSigner:
     principals, rest = _token(line)
     if not principals:
@@ -166,7 +170,7 @@ def _line(line: str, n: int) -> AllowedSigner:
         raise ValueError("missing key")
     opts: dict[str, str] = {}
     first = rest.split(None, 1)[0]
-    if first not in KEY_TYPES and not first.endswith("-cert-v01@openssh.com"):
+    if first not in KEY_TYPES and not _KEYISH.match(first):
         rest = _options(rest, opts)
         if not rest:
             raise ValueError("missing key")
