@@ -326,6 +326,14 @@ def test_destructive_needs_n_different_signers_and_one_signer_counts_once(
     assert res.exit_code == 0, res.output
     assert "1 of 2 signatures from different allowed signers, stays pending" in res.stdout
     assert pending_id(root, "shop") == mid
+    code, doc = cli_json(  # the same in JSON: nothing approved, one signature added
+        root, "approve", mid, "--sign", "--key", str(a.path), "--by", a.principal,
+        "--allow-destructive",
+    )  # fmt: skip
+    assert code == 0 and doc["migrations"] == [] and doc.get("signed") is None  # a repeat
+    data = registry_data(root)
+    (m,) = [x for x in data["migrations"] if x["id"] == mid]
+    assert len(m["signatures"]) == 1
     res = sign(a)  # alice again: still one signer
     assert "already signed by alice@example.com" in res.stdout
     assert pending_id(root, "shop") == mid
@@ -713,10 +721,14 @@ def test_one_key_under_two_principals_counts_once(tmp_path: Path, keys: dict[str
     assert cli(root, "scan").exit_code == 0
     mid = pending_id(root, "shop")
     for who in ("alice@example.com", "bob@example.com"):
-        res = cli(root, "approve", mid, "--sign", "--key", str(a.path), "--by", who,
-                  "--allow-destructive")  # fmt: skip
-        assert res.exit_code == 0, res.output
-        assert "1 of 2 signatures from different allowed signers, stays pending" in res.stdout
+        code, doc = cli_json(root, "approve", mid, "--sign", "--key", str(a.path), "--by", who,
+                             "--allow-destructive")  # fmt: skip
+        assert code == 0, doc
+        assert doc["migrations"] == []  # still pending
+        (signed,) = doc["signed"]
+        assert signed["id"] == mid and signed["principal"] == who
+        assert signed["key_fingerprint"] == a.fingerprint
+        assert (signed["signers"], signed["signers_needed"]) == (1, 2)
     code, doc = cli_json(root, "show", mid)
     assert code == 0
     sigs = doc["migration"]["signatures"]

@@ -577,7 +577,19 @@ class ApproveGate:
             result.messages.append(f"{m['id']}: already signed by {self.actor} with this key")
             return before
         m["signatures"] = [*entries_of(m), entry]
-        return assess(m, self.policy, self.signers.get())
+        after = assess(m, self.policy, self.signers.get())
+        # --json: what was signed (the messages say it in text)
+        result.data.setdefault("signed", []).append(
+            {
+                "id": m["id"],
+                "principal": self.actor,
+                "key_fingerprint": entry["key_fingerprint"],
+                "signed_at": entry["signed_at"],
+                "signers": after.count,
+                "signers_needed": after.needed,
+            }
+        )
+        return after
 
     def sign_approved(self, targets: list[Any], result: Result) -> list[Any]:
         """Sign the already-approved ``targets`` (adding a signature changes nothing
