@@ -176,11 +176,22 @@ def approve(
     allow_destructive: Annotated[
         bool, typer.Option("--allow-destructive", help="Also approve destructive migrations.")
     ] = False,
+    sign: Annotated[
+        bool, typer.Option("--sign", help="Sign the approval with your SSH key (SPEC §14).")
+    ] = False,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="SSH key to sign with (default: git user.signingKey)."),
+    ] = None,
 ) -> None:
-    """Approve pending migrations (exactly their stored SQL)."""
+    """Approve pending migrations (exactly their stored SQL), signed with --sign."""
     from . import workflow
 
-    _run(lambda: workflow.approve(_root(), ids, by=by, allow_destructive=allow_destructive))
+    _run(
+        lambda: workflow.approve(
+            _root(), ids, by=by, allow_destructive=allow_destructive, sign=sign, key=key
+        )
+    )
 
 
 @app.command()
@@ -271,11 +282,19 @@ def check(
     shadow: Annotated[
         bool, typer.Option("--shadow", help="Also apply to a throwaway PostgreSQL.")
     ] = False,
+    signers_from: Annotated[
+        str | None,
+        typer.Option(
+            "--signers-from",
+            metavar="GITREF",
+            help="Read allowed_signers from this git revision (e.g. the target branch).",
+        ),
+    ] = None,
 ) -> None:
     """The CI gate: errors, unscanned changes, pending migrations, registry integrity."""
     from . import workflow
 
-    _run(lambda: workflow.check(_root(), shadow=shadow))
+    _run(lambda: workflow.check(_root(), shadow=shadow, signers_from=signers_from))
 
 
 @app.command()

@@ -92,10 +92,16 @@ def apply(
     reg = registry.read(config)
     migrations = reg.approved()
     problems = applying.integrity_problems(reg, migrations)
+    from .approval import problems as signature_problems  # SPEC §14: refuse unsigned
+
+    problems += signature_problems(config, migrations, approved_only=True)
     if problems:
         return Result(
             diagnostics=problems,
-            messages=["nothing applied: the registry holds approved records edited by hand"],
+            messages=[
+                "nothing applied: the registry holds approved records edited by hand "
+                "or without the signatures they need"
+            ],
         )
     url = db.resolve_url(database_url)
     where = db.describe(url)

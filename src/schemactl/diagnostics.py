@@ -81,6 +81,15 @@ CODES: dict[str, str] = {
     "SC611": "registry file claims another package",
     "SC612": "registry of a package mixes two histories",
     "SC613": "registry file of a package that no longer exists",
+    # signed approvals (SPEC §14)
+    "SC650": "approved migration without a valid signature from an allowed signer",
+    "SC651": "approval signature is invalid",
+    "SC652": "approval signature is not from an allowed signer",
+    "SC653": "destructive migration short of the signatures it needs",
+    "SC654": "allowed_signers file is malformed",
+    "SC655": "cannot sign: no usable key",
+    "SC656": "approval must be signed",
+    "SC657": "--signers-from revision cannot be read",
     # database
     "SC700": "applied migration checksum differs from the registry",
     "SC701": "drift: missing object",

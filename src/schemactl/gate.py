@@ -18,7 +18,13 @@ from .registry import EMPTY_STATE, PENDING, integrity, state_of
 from .scan import current_sums
 
 
-def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> Result:
+def check(
+    root: Path,
+    *,
+    shadow: bool = False,
+    config: Config | None = None,
+    signers_from: str | None = None,
+) -> Result:
     """The CI gate: any error, unscanned or unapproved changes, pending, tampering."""
     config = config or load_config(root)
     pr = load_project(config.root, config=config)
@@ -92,6 +98,9 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                 )
             )
     diags += integrity.problems(reg)
+    from .approval import problems as signature_problems  # SPEC §14
+
+    diags += signature_problems(config, reg.all_records(), signers_from=signers_from)
     if shadow and not has_errors(diags):
         from .deploy import shadow_check
 

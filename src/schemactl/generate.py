@@ -71,8 +71,15 @@ def generate(
     if not out_dir.is_absolute():
         out_dir = config.root / out_dir
     result = Result()
-    wanted: dict[Path, str] = {}
     approved = reg.approved()
+    from .approval import problems as signature_problems  # SPEC §14: unsigned -> nothing
+
+    refused = signature_problems(config, approved, approved_only=True)
+    if refused:
+        result.diagnostics += refused
+        result.messages.append("nothing written: approvals lack the signatures they need")
+        return result
+    wanted: dict[Path, str] = {}
     for m in approved:
         if registry.tampered(m):
             result.diagnostics.append(

@@ -128,13 +128,15 @@ def _prop(s: str) -> str:
 
 def error(e: SchemactlError, state: Any) -> None:
     """An exception that stopped the command (exit 1/2/3)."""
+    # an error about a file's line (allowed_signers) carries where it is
+    where = {"file": getattr(e, "file", None), "line": getattr(e, "line", None)}
     if state.format == "json":
-        d = Diagnostic("error", e.code or "SC000", e.message, hint=e.hint)
+        d = Diagnostic("error", e.code or "SC000", e.message, hint=e.hint, **where)
         doc = {"ok": False, "exit_code": e.exit_code, "diagnostics": [d.to_dict()]}
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return
     if state.format == "github":
-        d = Diagnostic("error", e.code or "SC000", e.message, hint=e.hint)
+        d = Diagnostic("error", e.code or "SC000", e.message, hint=e.hint, **where)
         sys.stdout.write(github_annotation(d) + "\n")
     con = _console(stderr=True, state=state)
     from rich.text import Text

@@ -56,7 +56,19 @@ def list_migrations(root: Path, *, all_: bool = False) -> Result:
         lines.append(f"{m['id']:<{width}}  {m['status']:<10} {m['package']}{flag}: {ents}")
     if not ms:
         lines.append("no pending migrations" if not all_ else "no migrations")
-    return Result(migrations=[registry.summary(m) for m in ms], messages=lines)
+    # signed approvals (approval.py): each signature's principal, fingerprint and validity,
+    # beside `migrations` (whose items keep the SPEC §10 shape), one item per migration
+    from . import approval
+
+    signed = approval.describe(config, ms)
+    for i, info in enumerate(signed):
+        if info["signatures"] or info["signers_needed"]:
+            lines[i] += approval.list_suffix(info)
+    return Result(
+        migrations=[registry.summary(m) for m in ms],
+        messages=lines,
+        data={"approvals": [{"id": m["id"]} | info for m, info in zip(ms, signed, strict=True)]},
+    )
 
 
 def show(root: Path, mid: str) -> Result:
@@ -85,6 +97,10 @@ def show(root: Path, mid: str) -> Result:
         flag = f"  DESTRUCTIVE: {op['reason']}" if op.get("destructive") else ""
         lines.append(f"    {op['op']:<20} {op.get('object', '')}{flag}")
     lines.append(f"  sql checksum: {m['sql_checksum']}")
+    from . import approval  # signed approvals: signatures, validity, how many are needed
+
+    signed = approval.describe(config, [m])[0]
+    lines += approval.describe_lines(signed)
     text = "\n".join(lines) + "\n\n-- up\n" + m["sql"]["up"] + "\n-- down\n" + m["sql"]["down"]
     # `migrations` items keep the SPEC §10 shape; the full record goes under `migration`
     detail = registry.summary(m) | {
@@ -98,7 +114,7 @@ def show(root: Path, mid: str) -> Result:
         "ops": m["ops"],
         "sql": m["sql"],
         "sql_checksum": m["sql_checksum"],
-    }
+    } | signed
     return Result(migrations=[registry.summary(m)], data={"migration": detail, "text": text})
 
 
@@ -112,11 +128,16 @@ def approve(
     by: str | None = None,
     allow_destructive: bool = False,
     config: Config | None = None,
+    sign: bool = False,
+    key: str | None = None,
 ) -> Result:
     config = config or load_config(root)
     if not ids:
         raise UsageError("name migration ids, or `all`")
     actor = by or default_actor(config.root)
+    from .approval import ApproveGate  # signed approvals (SPEC §14)
+
+    gate = ApproveGate(config, sign=sign, key=key, actor=actor)
     pr = load_project(config.root, config=config)
     result = Result()
     with registry.transaction(config.registry_path, config.root) as reg:
@@ -126,6 +147,7 @@ def approve(
                 result.messages.append("nothing to approve: no pending migrations")
         else:
             targets = [reg.find(i) for i in ids]
+        targets = gate.sign_approved(targets, result)  # --sign on approved: adds a signature
         approved: list[dict[str, Any]] = []
         queue, blocked = _dependencies_met(targets, reg, pr, allow_destructive)
         result.diagnostics.extend(blocked)
@@ -140,6 +162,8 @@ def approve(
                         waiting.append((m, problem))
                     else:
                         result.diagnostics.append(problem)
+                    continue
+                if not gate.admit(m, result):  # signs with --sign; False: needs more signers
                     continue
                 _approve_one(m, reg, pr, actor)
                 approved.append(m)
