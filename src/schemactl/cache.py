@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import tempfile
 from dataclasses import fields
 from operator import attrgetter
@@ -30,6 +29,7 @@ from .diagnostics import Diagnostic
 from .discover import Found
 from .fingerprint import code
 from .model import Acl, Check, Field, Index, Loc, Relation
+from .serialize import may_be_lossy
 from .validate import Draft
 
 FORMAT = 1
@@ -87,13 +87,6 @@ def decode(doc: dict[str, Any]) -> tuple[list[Draft], list[Diagnostic]]:
 
 
 _BIG = 2.0**63
-_NEGATIVE_BIG = re.compile(rb"-[0-9]{19}")
-
-
-def may_be_lossy(raw: bytes | memoryview) -> bool:
-    """Cheap test on JSON text: could orjson have read an integer inexactly?  It reads a
-    negative integer beyond 64 bits as a float (the stdlib keeps it exact)."""
-    return _NEGATIVE_BIG.search(raw) is not None
 
 
 _NUMBERS = [i for i, f in enumerate(fields(Field)) if f.name in ("default", "min", "max")]

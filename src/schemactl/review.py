@@ -103,18 +103,22 @@ def show(root: Path, mid: str) -> Result:
     lines += approval.describe_lines(signed)
     text = "\n".join(lines) + "\n\n-- up\n" + m["sql"]["up"] + "\n-- down\n" + m["sql"]["down"]
     # `migrations` items keep the SPEC §10 shape; the full record goes under `migration`
-    detail = registry.summary(m) | {
-        "namespace": m.get("namespace", m["package"]),
-        "created_at": m["created_at"],
-        "rejected_by": m.get("rejected_by"),
-        "rejected_at": m.get("rejected_at"),
-        "reason": m.get("reason"),
-        "destructive_reasons": m.get("destructive_reasons", []),
-        "renamed_from": m.get("renamed_from", []),
-        "ops": m["ops"],
-        "sql": m["sql"],
-        "sql_checksum": m["sql_checksum"],
-    } | signed
+    detail = (
+        registry.summary(m)
+        | {
+            "namespace": m.get("namespace", m["package"]),
+            "created_at": m["created_at"],
+            "rejected_by": m.get("rejected_by"),
+            "rejected_at": m.get("rejected_at"),
+            "reason": m.get("reason"),
+            "destructive_reasons": m.get("destructive_reasons", []),
+            "renamed_from": m.get("renamed_from", []),
+            "ops": m["ops"],
+            "sql": m["sql"],
+            "sql_checksum": m["sql_checksum"],
+        }
+        | signed
+    )
     return Result(migrations=[registry.summary(m)], data={"migration": detail, "text": text})
 
 

@@ -7,6 +7,7 @@ against the current files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import MISSING, fields
 from functools import cache
@@ -77,6 +78,15 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
         if k in names  # a field a newer version added is ignored rather than fatal
     }
     return cls(**kw)
+
+
+_NEGATIVE_BIG = re.compile(rb"-[0-9]{19}")
+
+
+def may_be_lossy(raw: bytes | memoryview) -> bool:
+    """Cheap test on JSON text: could orjson have read an integer inexactly?  It reads a
+    negative integer beyond 64 bits as a float (the stdlib keeps it exact)."""
+    return _NEGATIVE_BIG.search(raw) is not None
 
 
 def entity_from_data(data: dict[str, Any]) -> Entity:

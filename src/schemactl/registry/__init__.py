@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .layout import FORMAT
 from .records import (
     APPROVED,
@@ -26,12 +28,12 @@ from .records import (
 )
 from .store import Registry, locked, transaction
 
-
-def read(config: object) -> Registry:
-    """The registry of a project's configuration (``Config``)."""
+if TYPE_CHECKING:
     from ..config import Config
 
-    assert isinstance(config, Config)
+
+def read(config: Config) -> Registry:
+    """The registry of a project's configuration."""
     return Registry.read(config.registry_path, config.root)
 
 

@@ -113,7 +113,7 @@ def _checked(data: Any, package: str, rel: str) -> dict[str, Any]:
 def _decode(raw: bytes, rel: str) -> Any:
     import orjson
 
-    from ..cache import may_be_lossy
+    from ..serialize import may_be_lossy
 
     try:
         try:
