@@ -86,7 +86,7 @@ def apply(
 ) -> Result:
     """Apply the approved migrations that the database does not have yet (SPEC §9)."""
     from . import apply as applying
-    from . import db, dblock, history
+    from . import db
     from .workflow import approved_in_order
 
     config = load_config(root)
@@ -100,11 +100,42 @@ def apply(
             messages=["nothing applied: the registry holds approved records edited by hand"],
         )
     url = db.resolve_url(database_url)
+    return apply_to(
+        url,
+        data,
+        migrations,
+        reg_file,
+        dry_run=dry_run,
+        lock_timeout=lock_timeout,
+        progress=progress,
+    )
+
+
+def apply_to(
+    url: str,
+    data: dict[str, Any],
+    migrations: list[dict[str, Any]],
+    reg_file: str,
+    *,
+    dry_run: bool,
+    lock_timeout: float,
+    progress: Progress | None = None,
+    connect_timeout: float | None = None,
+) -> Result:
+    """The single-database part of ``apply`` (also run once per target by
+    :mod:`schemactl.fleet`): ``migrations`` are the registry's approved records in order,
+    already checked for integrity."""
+    from . import apply as applying
+    from . import db, dblock, history
+
     where = db.describe(url)
     actor = applying.actor()
 
+    def connect(purpose: str) -> Any:
+        return db.connect(url, purpose=purpose, timeout=connect_timeout)
+
     if dry_run:
-        with db.connect(url, purpose="apply --dry-run") as conn, _database_errors("reading"):
+        with connect("apply --dry-run") as conn, _database_errors("reading"):
             missing = not history.exists(conn)
             applied = history.read(conn)
         diags = applying.verify_applied(data, applied, reg_file)
@@ -135,9 +166,9 @@ def apply(
 
     with (
         _database_errors("taking the apply lock"),
-        db.connect(url, purpose="apply lock") as lock_conn,
+        connect("apply lock") as lock_conn,
         dblock.advisory_lock(lock_conn, timeout=lock_timeout, on_wait=waiting),
-        db.connect(url, purpose="apply") as conn,
+        connect("apply") as conn,
     ):
         with _database_errors("creating or reading schemactl.history"):
             history.ensure(conn)
@@ -220,31 +251,11 @@ def status(root: Path, *, database_url: str | None) -> Result:
     applied: dict[str, Applied] | None = None
     where = None
     if url is not None:
-        from . import apply as applying
-        from . import db, drift, history, introspect
+        from . import db
 
         where = db.describe(url)
-        files = {p.id: p.file for p in pr.project.packages}
-        with db.connect(url, purpose="status") as conn, _database_errors("reading the catalog"):
-            applied = history.read(conn)
-            diags += applying.verify_applied(data, applied, reg_file)
-            expected = expected_after(approved, set(applied))
-            schemas = (
-                {e.namespace for e in expected}
-                | {m.get("namespace", m["package"]) for m in data["migrations"]}
-                | {p.namespace for p in pr.project.packages}
-            )
-            catalog = introspect.read_catalog(conn, schemas)
-        diags += drift.compare(
-            expected,
-            catalog,
-            schemas=schemas,
-            ignore_tables={(x.namespace, x.table) for x in config.externals},
-            files=files,
-            schema_packages=_schema_packages(pr, data),
-            hint="the database differs from its applied migrations: undo the manual change, "
-            "or put it into the entities files and plan a migration",
-        )
+        applied, found = inspect(url, config, pr, data, approved, reg_file)
+        diags += found
 
     packages = _status_packages(pr, data, approved, pending, applied)
     listed = approved + pending
@@ -256,6 +267,48 @@ def status(root: Path, *, database_url: str | None) -> Result:
     )
     result.messages = _status_text(packages, where, applied, approved, diags)
     return result
+
+
+def inspect(
+    url: str,
+    config: Config,
+    pr: ProjectResult,
+    data: dict[str, Any],
+    approved: list[dict[str, Any]],
+    reg_file: str,
+    *,
+    connect_timeout: float | None = None,
+) -> tuple[dict[str, Applied], list[Diagnostic]]:
+    """The single-database part of ``status`` (also run once per target by
+    :mod:`schemactl.fleet`): what is applied, and the checksum and drift findings."""
+    from . import apply as applying
+    from . import db, drift, history, introspect
+
+    files = {p.id: p.file for p in pr.project.packages}
+    with (
+        db.connect(url, purpose="status", timeout=connect_timeout) as conn,
+        _database_errors("reading the catalog"),
+    ):
+        applied = history.read(conn)
+        diags = applying.verify_applied(data, applied, reg_file)
+        expected = expected_after(approved, set(applied))
+        schemas = (
+            {e.namespace for e in expected}
+            | {m.get("namespace", m["package"]) for m in data["migrations"]}
+            | {p.namespace for p in pr.project.packages}
+        )
+        catalog = introspect.read_catalog(conn, schemas)
+    diags += drift.compare(
+        expected,
+        catalog,
+        schemas=schemas,
+        ignore_tables={(x.namespace, x.table) for x in config.externals},
+        files=files,
+        schema_packages=_schema_packages(pr, data),
+        hint="the database differs from its applied migrations: undo the manual change, "
+        "or put it into the entities files and plan a migration",
+    )
+    return applied, diags
 
 
 def _schema_packages(pr: ProjectResult, data: dict[str, Any]) -> dict[str, str]:
