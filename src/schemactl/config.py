@@ -19,7 +19,16 @@ from .model import External
 CONFIG_FILE = "schemactl.toml"
 NAMESPACE_RE = re.compile(r"[a-z_][a-z0-9_]*\Z")
 RESERVED_NAMESPACES = frozenset({"schemactl", "information_schema"})
-TOP_KEYS = ("packages", "registry", "migrations", "naming", "namespaces", "owners", "external")
+TOP_KEYS = (
+    "packages",
+    "registry",
+    "migrations",
+    "naming",
+    "namespaces",
+    "owners",
+    "external",
+    "citus",  # issue 13: read by schemactl.citus
+)
 NAMING_KEYS = ("tables", "columns")
 TABLE_STYLES = ("snake_plural", "snake", "preserve")
 COLUMN_STYLES = ("snake", "preserve")
@@ -38,6 +47,7 @@ class Config:
     namespaces: dict[str, str] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     externals: tuple[External, ...] = ()
+    citus: Any = None  # schemactl.citus.CitusConfig when [citus] is set (issue 13)
 
     @property
     def registry_path(self) -> Path:
@@ -181,6 +191,10 @@ def _parse(root: Path, source: str, t: dict[str, Any]) -> Config:
             raise _bad(source, f"external.{name}.type", f"unknown type {spec.get('type')!r}")
         externals.append(External(name=name, namespace=ns, table=tbl, key=key, type=typ))
     kw["externals"] = tuple(externals)
+    if "citus" in t:  # issue 13 (SPEC §15): parsed by its own module
+        from .citus import parse as parse_citus
+
+        kw["citus"] = parse_citus(source, t["citus"], t.get("acl"))
     return Config(**kw)
 
 

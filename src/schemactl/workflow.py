@@ -241,6 +241,10 @@ def _record(
     """The pending migration record of one package's planned operations."""
     target = _current_for(pr, po.package)
     up, down = _render(po.ops)
+    if pr.config.citus is not None:  # issue 13: Citus distribution statements
+        from .citus import migration_sql
+
+        up, down = migration_sql(po.ops, pr.config.citus, po.package)
     reasons = sorted({op.reason for op in po.ops if op.destructive and op.reason})
     return {
         "id": mid,
