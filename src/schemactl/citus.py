@@ -115,10 +115,10 @@ def _diag(
     fk: ForeignKey | None = None,
     loc: Loc | None = None,
 ) -> Diagnostic:
+    where: tuple[str | None, int | None, int | None] = _loc_of(e, fk)
     if loc is not None and loc.line:
-        file, line, col = loc.file or None, loc.line, loc.column or None
-    else:
-        file, line, col = _loc_of(e, fk)
+        where = (loc.file or None, loc.line, loc.column or None)
+    file, line, col = where
     return Diagnostic(
         "error", code, msg, file, line, col, package=e.package, entity=e.name, hint=hint
     )
