@@ -443,3 +443,18 @@ def test_bad_targets_input_exits_2_before_anything_is_touched(
             text = cli(project, cmd, *args)
             assert text.returncode == 2 and code in text.stderr and "Traceback" not in text.stderr
         _untouched(good)
+
+
+def test_rich_progress_and_summary_table(project: Path, fleet: Fleet, tmp_path: Path) -> None:
+    """The terminal reporter (forced: the test has no terminal) runs through a whole fleet
+    and leaves one line per finished target; stdout has the summary table."""
+    urls = fleet.create(2)
+    targets = write_targets(tmp_path / "t.toml", [("first", urls[0]), ("second", urls[1])])
+    proc = cli(project, "apply", "--targets", str(targets), SCHEMACTL_PROGRESS="rich")
+    assert proc.returncode == 0, proc.stderr
+    n = len(approved_ids(project))
+    assert f"first: applied {n} migration(s)" in proc.stderr
+    assert f"second: applied {n} migration(s)" in proc.stderr
+    header = next(ln for ln in proc.stdout.splitlines() if ln.lstrip().startswith("target"))
+    assert "status" in header and "applied" in header and "error" in header
+    assert "2 applied, 0 current, 0 failed, 0 skipped" in proc.stdout
