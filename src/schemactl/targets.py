@@ -49,7 +49,8 @@ class Target:
 
 # ----------------------------------------------------------------------------- passwords
 
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)")
+# ``user:secret@`` anywhere (a URI, or a malformed one that the driver echoes whole)
+_URL_PASSWORD = re.compile(r"(?P<head>[^\s\"'/:@]+:)[^\s\"'@/]*(?=@)")
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.I)
 
 
