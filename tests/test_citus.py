@@ -341,3 +341,18 @@ def test_tenant_field_comes_from_acl_with_a_default() -> None:
     assert parse("x", {"mode": "row"}, "junk").tenant_field == "tenantId"
     cfg = CitusConfig(mode="schema", reference=("geo", "public.users"))
     assert cfg.reference_packages == {"geo"} and cfg.reference_tables == {"public.users"}
+
+
+def test_preview_shows_the_citus_statements(tmp_path: Path) -> None:
+    plain = project(tmp_path / "plain", {"geo": GEO, "billing": BILLING})
+    cit = project(tmp_path / "citus", {"geo": GEO, "billing": BILLING}, schema_config(["geo"]))
+    for pkg, line in (
+        ("billing", "SELECT citus_schema_distribute('billing');"),
+        ("geo", 'SELECT create_reference_table(\'"geo"."countries"\');'),
+    ):
+        a = cli(plain, "preview", pkg)
+        b = cli(cit, "preview", pkg)
+        assert a.exit_code == 0 and b.exit_code == 0
+        assert line in b.stdout.splitlines() and line not in a.stdout
+        assert [ln for ln in b.stdout.splitlines() if ln != line] == a.stdout.splitlines()
+        statements(b.stdout)

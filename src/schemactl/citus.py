@@ -35,7 +35,7 @@ from .diagnostics import Diagnostic, did_you_mean
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .model import Entity, ForeignKey, Loc, Project
+    from .model import Entity, ForeignKey, Loc, Package, Project
     from .ops import Op
 
 MODES = ("schema", "row")
@@ -390,3 +390,13 @@ def migration_sql(ops: Sequence[Op], cfg: CitusConfig, package: str) -> tuple[st
     """(up, down) of one package's migration, with the Citus statements."""
     down_ops = [op.reverse() for op in reversed(ops)]
     return render(ops, cfg, package), render(down_ops, cfg, package)
+
+
+def preview_sql(pkg: Package, cfg: CitusConfig) -> str:
+    """``preview PACKAGE``: the package's full DDL (as ``sql.render_create`` builds it)
+    with the Citus statements."""
+    from .plan import PackageOps, full_create, order_migrations
+
+    plans = [PackageOps(pkg.namespace, full_create(pkg.owned_entities(), pkg.namespace))]
+    ops = [op for plan in order_migrations(plans) for op in plan.ops]
+    return render(ops, cfg, pkg.id)
