@@ -384,7 +384,6 @@ def status(
 
     from . import deploy
     from .project import load_project
-    from .workflow import PENDING as REG_PENDING
     from .workflow import approved_in_order
 
     config = load_config(root)
@@ -392,7 +391,7 @@ def status(
     reg_file = deploy._rel(config, config.registry_path)
     data = registry.read(config.registry_path)
     approved = approved_in_order(data)
-    queued = [m for m in data["migrations"] if m["status"] == REG_PENDING]
+    queued = [m for m in data["migrations"] if m["status"] == "pending"]  # SPEC §7
     runner = _Runner(progress=FleetProgress(), jobs=jobs)
 
     def work(t: Target) -> TargetOutcome:
