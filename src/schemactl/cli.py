@@ -245,36 +245,93 @@ def preview(
     _run(lambda: workflow.preview(_root(), package, fmt.value))
 
 
-DbUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="PostgreSQL URL (default: $DATABASE_URL)."),
+DbUrls = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL URL (default: $DATABASE_URL); give it more than once for many.",
+    ),
+]
+# --- many databases (issue 13, SPEC §15): options shared by apply and status
+TargetsFile = Annotated[
+    Path | None,
+    typer.Option("--targets", help='TOML file of [[targets]] name/url (url = "env:VAR").'),
+]
+Jobs = Annotated[int, typer.Option("--jobs", min=1, help="Targets worked on at the same time.")]
+ConnectTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--connect-timeout",
+        min=1,
+        help="Seconds to wait for a connection (default: $SCHEMACTL_CONNECT_TIMEOUT or 10).",
+    ),
 ]
 
 
 @app.command()
-def status(database_url: DbUrl = None) -> None:
+def status(
+    database_url: DbUrls = None,
+    targets: TargetsFile = None,
+    jobs: Jobs = 4,
+    connect_timeout: ConnectTimeout = None,
+) -> None:
     """Per package: baseline, pending and approved migrations, and drift with a database."""
-    from . import workflow
+    from . import fleet
 
-    _run(lambda: workflow.status(_root(), database_url=database_url))
+    _run(
+        lambda: fleet.status(
+            _root(),
+            database_urls=database_url,
+            targets_file=targets,
+            jobs=jobs,
+            connect_timeout=_connect_timeout(connect_timeout),
+        )
+    )
 
 
 @app.command()
 def apply(
-    database_url: DbUrl = None,
+    database_url: DbUrls = None,
+    targets: TargetsFile = None,
+    jobs: Jobs = 4,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Start no further target after a failure.")
+    ] = False,
+    canary: Annotated[
+        str | None,
+        typer.Option("--canary", help="Apply to this target first, the rest only if it works."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for the lock.")
     ] = 60.0,
+    connect_timeout: ConnectTimeout = None,
 ) -> None:
-    """Apply approved migrations to PostgreSQL."""
-    from . import workflow
+    """Apply approved migrations to one or many PostgreSQL databases."""
+    from . import fleet
 
     _run(
-        lambda: workflow.apply(
-            _root(), database_url=database_url, dry_run=dry_run, lock_timeout=lock_timeout
+        lambda: fleet.apply(
+            _root(),
+            database_urls=database_url,
+            targets_file=targets,
+            jobs=jobs,
+            fail_fast=fail_fast,
+            canary=canary,
+            dry_run=dry_run,
+            lock_timeout=lock_timeout,
+            connect_timeout=_connect_timeout(connect_timeout),
         )
     )
+
+
+def _connect_timeout(seconds: float | None) -> float | None:
+    """--connect-timeout also governs the single-database path (set before any thread)."""
+    if seconds is not None:
+        from . import db
+
+        db.CONNECT_TIMEOUT = seconds
+    return seconds
 
 
 @app.command()

@@ -29,6 +29,7 @@ TOP_KEYS = (
     "owners",
     "external",
     "approval",  # signed approvals (SPEC §14): approval.py
+    "citus",  # issue 13: read by schemactl.citus
 )
 NAMING_KEYS = ("tables", "columns")
 TABLE_STYLES = ("snake_plural", "snake", "preserve")
@@ -49,6 +50,7 @@ class Config:
     owners: dict[str, str] = field(default_factory=dict)
     externals: tuple[External, ...] = ()
     approval: ApprovalPolicy = field(default_factory=ApprovalPolicy)  # [approval]
+    citus: Any = None  # schemactl.citus.CitusConfig when [citus] is set (issue 13)
 
     @property
     def registry_path(self) -> Path:
@@ -197,6 +199,10 @@ def _parse(root: Path, source: str, t: dict[str, Any]) -> Config:
     kw["externals"] = tuple(externals)
     if "approval" in t:  # signed approvals: approval.parse_policy owns the table
         kw["approval"] = parse_policy(source, t["approval"])
+    if "citus" in t:  # issue 13 (SPEC §15): parsed by its own module
+        from .citus import parse as parse_citus
+
+        kw["citus"] = parse_citus(source, t["citus"], t.get("acl"))
     return Config(**kw)
 
 

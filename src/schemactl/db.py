@@ -69,16 +69,20 @@ def version_problem(server_version: int) -> str | None:
     return None
 
 
-def connect(url: str, *, purpose: str = "apply") -> psycopg.Connection[Any]:
-    """An autocommit connection, or an exit-3 error that says what went wrong."""
+def connect(
+    url: str, *, purpose: str = "apply", timeout: float | None = None
+) -> psycopg.Connection[Any]:
+    """An autocommit connection, or an exit-3 error that says what went wrong.
+    ``timeout``: seconds for the connection attempt (default ``CONNECT_TIMEOUT``)."""
     import psycopg
 
     where = describe(url)
+    seconds = CONNECT_TIMEOUT if timeout is None else timeout
     try:
         conn = psycopg.connect(
             url,
             autocommit=True,
-            connect_timeout=max(1, int(CONNECT_TIMEOUT)),
+            connect_timeout=max(1, round(seconds)),
             application_name=f"{APPLICATION_NAME} {purpose}",
         )
     except psycopg.ProgrammingError as e:

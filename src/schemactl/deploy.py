@@ -85,16 +85,12 @@ def apply(
     progress: Progress | None = None,
 ) -> Result:
     """Apply the approved migrations that the database does not have yet (SPEC §9)."""
-    from . import apply as applying
-    from . import db, dblock, history
+    from . import db
 
     config = load_config(root)
     reg = registry.read(config)
     migrations = reg.approved()
-    problems = applying.integrity_problems(reg, migrations)
-    from .approval import problems as signature_problems  # SPEC §14: refuse unsigned
-
-    problems += signature_problems(config, migrations, approved_only=True)
+    problems = refusals(config, reg, migrations)
     if problems:
         return Result(
             diagnostics=problems,
@@ -104,11 +100,53 @@ def apply(
             ],
         )
     url = db.resolve_url(database_url)
+    return apply_to(
+        url,
+        reg,
+        migrations,
+        dry_run=dry_run,
+        lock_timeout=lock_timeout,
+        progress=progress,
+    )
+
+
+def refusals(
+    config: Config, reg: registry.Registry, migrations: list[dict[str, Any]]
+) -> list[Diagnostic]:
+    """Why no approved migration may run: a record edited by hand, or (SPEC §14) one that
+    lacks the signatures it needs."""
+    from . import apply as applying
+    from .approval import problems as signature_problems
+
+    return applying.integrity_problems(reg, migrations) + signature_problems(
+        config, migrations, approved_only=True
+    )
+
+
+def apply_to(
+    url: str,
+    reg: registry.Registry,
+    migrations: list[dict[str, Any]],
+    *,
+    dry_run: bool,
+    lock_timeout: float,
+    progress: Progress | None = None,
+    connect_timeout: float | None = None,
+) -> Result:
+    """The single-database part of ``apply`` (also run once per target by
+    :mod:`schemactl.fleet`): ``migrations`` are the registry's approved records in order,
+    already checked for integrity."""
+    from . import apply as applying
+    from . import db, dblock, history
+
     where = db.describe(url)
     actor = applying.actor()
 
+    def connect(purpose: str) -> Any:
+        return db.connect(url, purpose=purpose, timeout=connect_timeout)
+
     if dry_run:
-        with db.connect(url, purpose="apply --dry-run") as conn, _database_errors("reading"):
+        with connect("apply --dry-run") as conn, _database_errors("reading"):
             missing = not history.exists(conn)
             applied = applying.canonical_history(history.read(conn), migrations)
         diags = applying.verify_applied(reg, applied)
@@ -139,9 +177,9 @@ def apply(
 
     with (
         _database_errors("taking the apply lock"),
-        db.connect(url, purpose="apply lock") as lock_conn,
+        connect("apply lock") as lock_conn,
         dblock.advisory_lock(lock_conn, timeout=lock_timeout, on_wait=waiting),
-        db.connect(url, purpose="apply") as conn,
+        connect("apply") as conn,
     ):
         with _database_errors("creating or reading schemactl.history"):
             history.ensure(conn)
@@ -229,31 +267,11 @@ def status(root: Path, *, database_url: str | None) -> Result:
     applied: dict[str, Applied] | None = None
     where = None
     if url is not None:
-        from . import apply as applying
-        from . import db, drift, history, introspect
+        from . import db
 
         where = db.describe(url)
-        files = {p.id: p.file for p in pr.project.packages}
-        with db.connect(url, purpose="status") as conn, _database_errors("reading the catalog"):
-            applied = applying.canonical_history(history.read(conn), approved)
-            diags += applying.verify_applied(reg, applied)
-            expected, partial = expected_after(reg, set(applied))
-            schemas = (
-                {e.namespace for e in expected}
-                | {m.get("namespace", m["package"]) for m in reg.all_records()}
-                | {p.namespace for p in pr.project.packages}
-            ) - {m.get("namespace", m["package"]) for p in partial for m in reg.records(p)}
-            catalog = introspect.read_catalog(conn, schemas)
-        diags += drift.compare(
-            expected,
-            catalog,
-            schemas=schemas,
-            ignore_tables={(x.namespace, x.table) for x in config.externals},
-            files=files,
-            schema_packages=_schema_packages(pr, reg),
-            hint="the database differs from its applied migrations: undo the manual change, "
-            "or put it into the entities files and plan a migration",
-        )
+        applied, found = inspect(url, config, pr, reg, approved)
+        diags += found
 
     packages = _status_packages(pr, reg, approved, pending, applied)
     listed = approved + pending
@@ -265,6 +283,47 @@ def status(root: Path, *, database_url: str | None) -> Result:
     )
     result.messages = _status_text(packages, where, applied, approved, diags)
     return result
+
+
+def inspect(
+    url: str,
+    config: Config,
+    pr: ProjectResult,
+    reg: registry.Registry,
+    approved: list[dict[str, Any]],
+    *,
+    connect_timeout: float | None = None,
+) -> tuple[dict[str, Applied], list[Diagnostic]]:
+    """The single-database part of ``status`` (also run once per target by
+    :mod:`schemactl.fleet`): what is applied, and the checksum and drift findings."""
+    from . import apply as applying
+    from . import db, drift, history, introspect
+
+    files = {p.id: p.file for p in pr.project.packages}
+    with (
+        db.connect(url, purpose="status", timeout=connect_timeout) as conn,
+        _database_errors("reading the catalog"),
+    ):
+        applied = applying.canonical_history(history.read(conn), approved)
+        diags = applying.verify_applied(reg, applied)
+        expected, partial = expected_after(reg, set(applied))
+        schemas = (
+            {e.namespace for e in expected}
+            | {m.get("namespace", m["package"]) for m in reg.all_records()}
+            | {p.namespace for p in pr.project.packages}
+        ) - {m.get("namespace", m["package"]) for p in partial for m in reg.records(p)}
+        catalog = introspect.read_catalog(conn, schemas)
+    diags += drift.compare(
+        expected,
+        catalog,
+        schemas=schemas,
+        ignore_tables={(x.namespace, x.table) for x in config.externals},
+        files=files,
+        schema_packages=_schema_packages(pr, reg),
+        hint="the database differs from its applied migrations: undo the manual change, "
+        "or put it into the entities files and plan a migration",
+    )
+    return applied, diags
 
 
 def _schema_packages(pr: ProjectResult, reg: registry.Registry) -> dict[str, str]:

@@ -107,6 +107,27 @@ CODES: dict[str, str] = {
     "SC713": "database error outside a migration",
     # ORM output (issue 15)
     "SC870": "generated Drizzle module of no approved package",
+    # many databases (issue 13, SPEC §15)
+    "SC720": "targets file unreadable or not valid TOML",
+    "SC721": "invalid target entry",
+    "SC722": "duplicate target",
+    "SC723": "target URL variable not set",
+    "SC724": "invalid database URL",
+    "SC725": "conflicting or invalid target options",
+    "SC726": "--canary names no target",
+    "SC727": "unexpected error on one target",
+    "SC728": "target skipped (warning)",
+    # Citus (issue 13, SPEC §15)
+    "SC850": "foreign key between two distributed schemas",
+    "SC851": "foreign key from a distributed table to a table Citus does not know",
+    "SC852": "foreign key from a reference table into a distributed schema",
+    "SC853": "[citus] reference names no package",
+    "SC855": "distributed table's primary key lacks the tenant column",
+    "SC856": "distributed table's unique key lacks the tenant column",
+    "SC857": "foreign key between distributed tables without the tenant column",
+    "SC858": "foreign key from a reference table to a distributed table",
+    "SC859": "tenant columns of different types cannot be colocated",
+    "SC860": "invalid [citus] configuration",
 }
 
 

@@ -200,6 +200,10 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
         from .sql import render_create
 
         text = render_create([(pkg.namespace, pkg.owned_entities())])
+        if config.citus is not None:  # with the Citus distribution statements
+            from .citus import preview_sql
+
+            text = preview_sql(pkg, config.citus)
     return Result(
         diagnostics=[d for d in pr.diagnostics if d.severity != "note"], data={"text": text}
     )

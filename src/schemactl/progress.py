@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .fleet import TargetOutcome
 
 
 class Progress:
@@ -132,3 +135,165 @@ def auto() -> Progress:
     except (AttributeError, ValueError):
         tty = False
     return RichProgress() if tty else LogProgress()
+
+
+# ----------------------------------------------------------------------------- many targets
+
+
+class FleetProgress:
+    """Progress of an ``apply`` to many targets (:mod:`schemactl.fleet`); silent.  The
+    fleet calls these under one lock, so implementations need none of their own."""
+
+    def start(self, names: list[str], migrations: int) -> None:
+        pass
+
+    def target_begin(self, name: str) -> None:
+        pass
+
+    def migration_begin(self, name: str, migration_id: str, package: str) -> None:
+        pass
+
+    def migration_done(self, name: str, migration_id: str, seconds: float) -> None:
+        pass
+
+    def migration_failed(self, name: str, migration_id: str, message: str) -> None:
+        pass
+
+    def info(self, name: str, message: str) -> None:
+        pass
+
+    def target_end(self, outcome: TargetOutcome) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def _outcome_text(o: TargetOutcome) -> str:
+    if o.status == "applied":
+        return f"applied {len(o.applied)} migration(s) in {o.seconds:.2f}s"
+    if o.status == "current":
+        return "up to date"
+    if o.status == "pending":
+        return f"{len(o.pending)} migration(s) would be applied"
+    if o.status == "failed" and o.applied:
+        return f"FAILED after applying {len(o.applied)}: {o.error}"
+    return f"{o.status.upper()}: {o.error}"
+
+
+class LogFleetProgress(FleetProgress):
+    """One timestamped line per event, each naming its target: what CI logs want."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.log = LogProgress(stream)
+        self.total = 0
+        self.ended = 0
+
+    def start(self, names: list[str], migrations: int) -> None:
+        self.total = len(names)
+        self.log.info(f"{len(names)} target(s), {migrations} approved migration(s)")
+
+    def target_begin(self, name: str) -> None:
+        self.log.info(f"[{name}] started")
+
+    def migration_begin(self, name: str, migration_id: str, package: str) -> None:
+        self.log.info(f"[{name}] applying {migration_id} ({package})")
+
+    def migration_done(self, name: str, migration_id: str, seconds: float) -> None:
+        self.log.info(f"[{name}] applied {migration_id} in {seconds * 1000:.0f} ms")
+
+    def migration_failed(self, name: str, migration_id: str, message: str) -> None:
+        self.log.info(f"[{name}] FAILED {migration_id}: {message}")
+
+    def info(self, name: str, message: str) -> None:
+        self.log.info(f"[{name}] {message}")
+
+    def target_end(self, outcome: TargetOutcome) -> None:
+        self.ended += 1
+        self.log.info(f"[{outcome.name}] ({self.ended}/{self.total}) {_outcome_text(outcome)}")
+
+
+FLEET_STYLE = {"applied": "green", "current": "dim", "failed": "bold red", "skipped": "yellow"}
+
+
+class RichFleetProgress(FleetProgress):
+    """On a terminal: a bar over the targets, one live line per running target (its last
+    migration), and one printed line per finished target."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+        self.bar: Any = None
+        self.overall: Any = None
+        self.tasks: dict[str, Any] = {}
+        self.migrations = 0
+
+    def start(self, names: list[str], migrations: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.migrations = migrations
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.bar.start()
+        self.overall = self.bar.add_task("targets", total=len(names))
+
+    def target_begin(self, name: str) -> None:
+        if self.bar is not None:
+            self.tasks[name] = self.bar.add_task(f"  {name}: connecting", total=self.migrations)
+
+    def migration_begin(self, name: str, migration_id: str, package: str) -> None:
+        if self.bar is not None and name in self.tasks:
+            self.bar.update(self.tasks[name], description=f"  {name}: {migration_id}")
+
+    def migration_done(self, name: str, migration_id: str, seconds: float) -> None:
+        if self.bar is not None and name in self.tasks:
+            self.bar.advance(self.tasks[name])
+
+    def info(self, name: str, message: str) -> None:
+        self.console.print(f"{name}: {message}", markup=False, style="dim")
+
+    def target_end(self, outcome: TargetOutcome) -> None:
+        if self.bar is not None:
+            task = self.tasks.pop(outcome.name, None)
+            if task is not None:
+                self.bar.remove_task(task)
+            self.bar.advance(self.overall)
+        self.console.print(
+            f"{outcome.name}: {_outcome_text(outcome)}",
+            markup=False,
+            style=FLEET_STYLE.get(outcome.status),
+        )
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def auto_fleet() -> FleetProgress:
+    """The fleet reporter for this process, chosen like :func:`auto`."""
+    choice = os.environ.get("SCHEMACTL_PROGRESS", "").strip().lower()
+    if choice == "off":
+        return FleetProgress()
+    if choice == "plain":
+        return LogFleetProgress()
+    if choice == "rich":
+        return RichFleetProgress()
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return RichFleetProgress() if tty else LogFleetProgress()

@@ -153,6 +153,10 @@ def load_project(
             )
         )
     project = Project(str(config.root), tuple(packages), config.externals)
+    if config.citus is not None:  # issue 13: what Citus would reject
+        from .citus import validate as citus_validate
+
+        diags += citus_validate(project, config.citus)
     diags.sort(key=_diagnostic_order)
     return ProjectResult(config, project, diags, found)
 

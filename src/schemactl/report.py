@@ -68,9 +68,32 @@ def render(result: Result, state: Any) -> None:
         text = result.data.get("text")
         if isinstance(text, str):
             sys.stdout.write(text)
+        if isinstance(result.data.get("targets"), list):
+            _targets_table(con, result.data["targets"])
         summary = summarize(result)
         if summary:
             con.print(summary, markup=False, style="bold" if result.code else None)
+
+
+TARGET_STYLE = {"failed": "bold red", "skipped": "yellow", "drift": "bold red", "applied": "green"}
+
+
+def _targets_table(con: Any, rows: list[dict[str, Any]]) -> None:
+    """The summary of ``apply``/``status`` over many targets (issue 13): one row each."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    has_pending = any("pending" in r for r in rows)
+    for col in ("target", "database", "status", "applied", *(["pending"] * has_pending), "error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        cells = [r["name"], r.get("database") or "", r["status"], str(len(r.get("applied", [])))]
+        if has_pending:
+            cells.append(str(len(r.get("pending", []))))
+        drift = r.get("drift") or []
+        cells.append(r.get("error") or (f"{len(drift)} drift finding(s)" if drift else ""))
+        table.add_row(*cells, style=TARGET_STYLE.get(r["status"]))
+    con.print(table)
 
 
 def _print_diag(con: Any, d: Diagnostic) -> None:

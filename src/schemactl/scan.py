@@ -189,6 +189,10 @@ def _record(
 
     target = {e.name: e for e in owned(pr, po.package)}
     up, down = render_up(po.ops), render_down(po.ops)
+    if pr.config.citus is not None:  # SPEC §15: Citus distribution statements
+        from .citus import migration_sql
+
+        up, down = migration_sql(po.ops, pr.config.citus, po.package)
     reasons = sorted({op.reason for op in po.ops if op.destructive and op.reason})
     return {
         "id": mid,
