@@ -63,7 +63,7 @@ class ImportCatalog:
 
 SCHEMAS_SQL = """
 SELECT n.nspname FROM pg_catalog.pg_namespace n
-WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> ALL(%s)
+WHERE left(n.nspname, 3) <> 'pg_' AND n.nspname <> ALL(%s)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = 'pg_catalog.pg_namespace'::regclass
                     AND d.objid = n.oid AND d.deptype = 'e')
@@ -75,7 +75,10 @@ SELECT n.nspname, c.relname, c.relkind::text, c.relispartition,
        pn.nspname, pc.relname,
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
        pg_catalog.obj_description(c.oid, 'pg_class'),
-       c.relrowsecurity
+       c.relrowsecurity,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+               WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                 AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid AND c.relispartition
@@ -202,7 +205,7 @@ def read(
         more = read_catalog(conn, sorted({s for s, _ in refs if s}))
         out.catalog.tables.update({k: t for k, t in more.tables.items() if k in refs})
     for row in conn.execute(RELATIONS_SQL, (names,)).fetchall():
-        ns, rel, kind, is_part, pns, prel, partkey, comment, rls = row
+        ns, rel, kind, is_part, pns, prel, partkey, comment, rls, owned = row
         key = (ns, rel)
         if kind in ("r", "p") and is_part:
             out.partitions.setdefault((pns, prel), []).append(f"{ns}.{rel}")
@@ -221,7 +224,7 @@ def read(
             out.others.append(Other("materialized view", ns, rel))
         elif kind == "f":
             out.others.append(Other("foreign table", ns, rel))
-        elif kind == "S":
+        elif kind == "S" and not owned:  # a serial's sequence is reported with its column
             out.others.append(Other("sequence", ns, rel))
     for row in conn.execute(COLUMNS_SQL, (names,)).fetchall():
         ns, rel, col, typtype, is_array, base, labels, tname, comment, seq = row
@@ -242,6 +245,4 @@ def read(
         out.others.append(Other(kind, ns, name))
     for ns, rel, name in conn.execute(POLICIES_SQL, (names,)).fetchall():
         out.others.append(Other("policy", ns, name, rel))
-    owned = set(out.owned_sequences.values())
-    out.others = [o for o in out.others if not (o.kind == "sequence" and o.name in owned)]
     return out

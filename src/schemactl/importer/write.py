@@ -50,7 +50,13 @@ def _key(dumper: yaml.SafeDumper, value: _Key) -> yaml.ScalarNode:
     )
 
 
+def _list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
+    flow = all(isinstance(v, str | int | float | bool) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
 _Dumper.add_representer(str, _str)
+_Dumper.add_representer(list, _list)
 _Dumper.add_representer(_Key, _key)
 
 
@@ -78,7 +84,7 @@ def render_yaml(pkg: PackageDoc, source: str) -> str:
         _keys({"entities": entities}),
         Dumper=_Dumper,
         sort_keys=False,
-        default_flow_style=False,
+        default_flow_style=None,
         allow_unicode=True,
         width=10_000,
         indent=2,
