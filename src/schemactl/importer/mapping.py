@@ -281,13 +281,29 @@ def map_default(typ: str, expr: str) -> Any:
     if typ == "float":
         return _number(text)
     if typ == "decimal":
-        return text if _number(text) is not None else None
+        return _decimal_default(expr, text, quoted)
     if typ == "boolean":
         low = text.lower()
         return True if low in ("true", "t") else False if low in ("false", "f") else None
     if typ in ("uuid", "json", "date", "datetime"):
         return text if quoted else None
     return None
+
+
+def _decimal_default(expr: str, text: str, quoted: bool) -> Any:
+    """schemactl writes a number default bare (PostgreSQL shows ``0``, ``1.50`` or, for a
+    negative integer, ``'-1'::integer``) and a text default cast to the column's type
+    (``'9.99'::numeric(10,2)``): read each back as what it was written as."""
+    if _number(text) is None:
+        return None
+    cast = re.search(r"::\s*([a-z ]+?)\s*(\([\d, ]*\))?\)*\s*\Z", expr)
+    ctype = cast.group(1) if cast else None
+    if ctype in ("integer", "bigint") or (ctype is None and not quoted):
+        if re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        if repr(float(text)) == text:
+            return float(text)
+    return text
 
 
 _INT_ENUM = re.compile(
