@@ -74,8 +74,9 @@ def test_legacy_round_trip_gives_the_same_catalog(
 ) -> None:
     root = tmp_path / "p"
     root.mkdir()
-    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "inventory",
-                            "--schema", "sales")
+    code, doc, _ = cli_json(
+        root, "import", "--database-url", legacy, "--schema", "inventory", "--schema", "sales"
+    )
     assert code == 0, doc
     assert doc["imported"] == CLEAN
     # the view, the function and the trigger are named, not dropped silently
@@ -88,7 +89,11 @@ def test_legacy_round_trip_gives_the_same_catalog(
     config = load_config(root)
     [ext] = config.externals
     assert (ext.name, ext.namespace, ext.table, ext.key, ext.type) == (
-        "AppUser", "public", "app_users", "id", "string"
+        "AppUser",
+        "public",
+        "app_users",
+        "id",
+        "string",
     )
     assert doc["externals"] == [
         {"name": "AppUser", "table": "public.app_users", "key": "id", "type": "string"}
@@ -107,8 +112,9 @@ def test_legacy_round_trip_gives_the_same_catalog(
         # and importing the copy gives the same files: the mapping is a fixpoint
         again = tmp_path / "again"
         again.mkdir()
-        code, doc2, _ = cli_json(again, "import", "--database-url", target, "--schema",
-                                 "inventory", "--schema", "sales")
+        code, doc2, _ = cli_json(
+            again, "import", "--database-url", target, "--schema", "inventory", "--schema", "sales"
+        )
         assert code == 0
         for s in CLEAN:
             a = (root / "packages" / s / ENTITIES).read_text(encoding="utf-8")
@@ -141,8 +147,10 @@ def test_legacy_import_reports_everything_it_cannot_say(
         "SC755": ["index idx_actor_last_name_lower", "index idx_actor_recent"],
         "SC754": ["check film_actor_distinct on legacy.film_actor"],
         "SC756": ["foreign key pair_ref_a_b_fkey on legacy.pair_ref is not imported: a composite"],
-        "SC758": ["table legacy.no_key is not imported: it has no primary key",
-                  "table 'legacy.Weird Table' is not imported"],
+        "SC758": [
+            "table legacy.no_key is not imported: it has no primary key",
+            "table 'legacy.Weird Table' is not imported",
+        ],
         "SC759": ["column 'legacy.actor.Nick Name' is not imported"],
         "SC760": ["table legacy.payment_p is partitioned", "legacy.payment_p2022"],
         "SC750": ["materialized view legacy.actor_count", "view inventory.film_list"],
@@ -160,7 +168,7 @@ def test_legacy_import_reports_everything_it_cannot_say(
     order = next(e for e in data["entities"] if e["name"] == "Order")
     assert set(order["fields"]) == {"id", "user", "on", "yes", "note"}
     assert order["fields"]["note"]["description"] == (
-        "Two lines:\nsecond \"quoted\" line, it's fine: {yaml: [no]}"
+        'Two lines:\nsecond "quoted" line, it\'s fine: {yaml: [no]}'
     )
     assert not any(e.get("table") == "Weird Table" for e in data["entities"])
     # the files validate with schemactl's own reader, and they work
@@ -169,7 +177,7 @@ def test_legacy_import_reports_everything_it_cannot_say(
     with pg_server.fresh_database() as target:
         adopt(root, target)
         with psycopg.connect(target, autocommit=True) as conn:
-            conn.execute("INSERT INTO legacy.\"order\" (id, \"on\", \"user\") VALUES (1, true, 'x')")
+            conn.execute('INSERT INTO legacy."order" (id, "on", "user") VALUES (1, true, \'x\')')
 
 
 def test_baseline_adopts_the_database(legacy: str, tmp_path: Path) -> None:
@@ -178,11 +186,24 @@ def test_baseline_adopts_the_database(legacy: str, tmp_path: Path) -> None:
     with psycopg.connect(legacy, autocommit=True) as conn:
         conn.execute("INSERT INTO public.app_users VALUES ('u1', 'a@example.com')")
         conn.execute("INSERT INTO inventory.language (name) VALUES ('English')")
-    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "inventory",
-                            "--schema", "sales", "--baseline", "--by", "admin@example.com")
+    code, doc, _ = cli_json(
+        root,
+        "import",
+        "--database-url",
+        legacy,
+        "--schema",
+        "inventory",
+        "--schema",
+        "sales",
+        "--baseline",
+        "--by",
+        "admin@example.com",
+    )
     assert code == 0, doc
     assert len(doc["baseline"]["recorded"]) == 2
-    assert "primary key film_pkey on inventory.film renamed to pk_film" in doc["baseline"]["renamed"]
+    assert (
+        "primary key film_pkey on inventory.film renamed to pk_film" in doc["baseline"]["renamed"]
+    )
     with psycopg.connect(legacy, autocommit=True) as conn:
         rows = conn.execute("SELECT package FROM schemactl.history ORDER BY id").fetchall()
         assert sorted(r[0] for r in rows) == CLEAN
@@ -202,8 +223,18 @@ def test_baseline_adopts_the_database(legacy: str, tmp_path: Path) -> None:
     code, doc, _ = cli_json(root, "check")
     assert code == 0, doc
     # running it again records nothing twice
-    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "inventory",
-                            "--schema", "sales", "--baseline", "--force")
+    code, doc, _ = cli_json(
+        root,
+        "import",
+        "--database-url",
+        legacy,
+        "--schema",
+        "inventory",
+        "--schema",
+        "sales",
+        "--baseline",
+        "--force",
+    )
     assert code == 0, doc
     assert doc["baseline"]["recorded"] == []
     code, _, _ = cli_json(root, "status", "--database-url", legacy)
@@ -240,14 +271,24 @@ def test_existing_package_is_not_overwritten_without_force(legacy: str, tmp_path
     mine = root / "packages" / "sales" / ENTITIES
     mine.write_text("entities: []\n", encoding="utf-8")
     before = tree_hash(root)
-    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "sales",
-                            "--schema", "inventory")
+    code, doc, _ = cli_json(
+        root, "import", "--database-url", legacy, "--schema", "sales", "--schema", "inventory"
+    )
     assert code == 1
     [d] = [d for d in doc["diagnostics"] if d["severity"] == "error"]
     assert d["code"] == "SC764" and "packages/sales" in d["message"] and "--force" in d["hint"]
     assert tree_hash(root) == before  # not even the inventory package
-    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "sales",
-                            "--schema", "inventory", "--force")
+    code, doc, _ = cli_json(
+        root,
+        "import",
+        "--database-url",
+        legacy,
+        "--schema",
+        "sales",
+        "--schema",
+        "inventory",
+        "--force",
+    )
     assert code == 0, doc
     assert "Customer" in mine.read_text(encoding="utf-8")
     # Store is imported now: the relation targets the entity, the old external stays
@@ -269,8 +310,11 @@ def test_unreachable_database_exits_3(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("schema", "words"),
-    [("sale", ["'sale'", "did you mean 'sales'"]), ("schemactl", ["'schemactl'", "never"]),
-     ("pg_catalog", ["'pg_catalog'", "never"])],
+    [
+        ("sale", ["'sale'", "did you mean 'sales'"]),
+        ("schemactl", ["'schemactl'", "never"]),
+        ("pg_catalog", ["'pg_catalog'", "never"]),
+    ],
 )
 def test_unknown_or_system_schema_exits_2(
     legacy: str, tmp_path: Path, schema: str, words: list[str]

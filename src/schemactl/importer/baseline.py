@@ -13,7 +13,7 @@ database, under the apply lock:
 2. each approved migration of those packages that ``schemactl.history`` lacks is recorded
    there with its SQL checksum, as ``apply`` would have recorded it;
 3. the catalog is compared with the model (:func:`schemactl.drift.compare`); any drift
-   rolls the whole transaction back and is reported (SC769).
+   rolls the whole transaction back and is reported (SC768).
 
 Afterwards ``apply`` has nothing to do, ``status`` reports no drift and ``check`` passes.
 Run again, it records only what is missing.
@@ -100,7 +100,7 @@ def run(
         out.diagnostics.append(
             Diagnostic(
                 "error",
-                "SC769",
+                "SC768",
                 "baseline not recorded: the database would still differ from the imported "
                 "model (see the drift above); the database is unchanged",
                 hint="the files and approvals are written; fix the database and run "

@@ -3,8 +3,8 @@ it would write, write them (all or nothing), and with ``--baseline`` record the 
 as approved and applied.
 
 Refusals write nothing at all: an existing package without ``--force`` (SC764), a file
-that would not validate (SC773, a bug), a ``schemactl.toml`` that appending to would break
-(SC771), and ``--baseline`` on an import whose losses drift would see (SC767).
+that would not validate (SC771, a bug), a ``schemactl.toml`` that appending to would break
+(SC769), and ``--baseline`` on an import whose losses drift would see (SC767).
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def run(
             result.diagnostics += [
                 Diagnostic(
                     "error",
-                    "SC773",
+                    "SC771",
                     f"the entities file import would write for schema {pkg.schema} does not "
                     f"validate: {d.code} {d.message}",
                     files[pkg.schema],
@@ -197,7 +197,7 @@ def run(
         result.diagnostics.append(
             Diagnostic(
                 "error",
-                "SC771",
+                "SC769",
                 f"cannot add [external] entries to the configuration: {e}",
                 config.source or "schemactl.toml",
                 hint="fix the configuration file, then import again",

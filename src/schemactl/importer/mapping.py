@@ -59,7 +59,7 @@ DEFAULT, TABLE, COLUMN, PARTITION, RENAME, OTHER, TYPE_OBJECT = (
     "SC762",
     "SC763",
 )
-RENAMED_ENTITY = "SC772"
+RENAMED_ENTITY = "SC770"
 
 _ACTIONS = {"a": None, "r": "Restrict", "c": "Cascade", "n": "SetNull", "d": "SetDefault"}
 _NOW = frozenset({"now()", "current_timestamp", "transaction_timestamp()"})
