@@ -306,18 +306,9 @@ def _decimal_default(expr: str, text: str, quoted: bool) -> Any:
     return text
 
 
-_INT_ENUM = re.compile(
-    r"CHECK \(\(?(\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*) = ANY \(ARRAY\[([-\d, ]+)\]\)\)?\)\Z"
-)
-
-
 def parse_any_check(definition: str) -> tuple[str, str, tuple[str, ...]] | None:
-    """drift's :func:`parse_check`, plus integer IN-lists (``= ANY (ARRAY[1, 2])``)."""
-    m = _INT_ENUM.match(definition.strip())
-    if m:
-        col = m.group(1)
-        col = col[1:-1].replace('""', '"') if col.startswith('"') else col
-        return "enum", col, tuple(v.strip() for v in m.group(2).split(","))
+    """drift's :func:`parse_check` (which reads integer IN-lists too); an IN list with
+    no value it can read is not one."""
     parsed = parse_check(definition)
     if parsed is not None and parsed[0] == "enum" and not parsed[2]:
         return None
