@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -135,9 +134,8 @@ def field_spec(draw: Any) -> dict[str, Any]:
     elif typ == "datetime":
         if draw(st.booleans()):
             spec["default"] = "now"
-    elif typ == "date":
-        if draw(st.booleans()):
-            spec["default"] = "2024-01-31"
+    elif typ == "date" and draw(st.booleans()):
+        spec["default"] = "2024-01-31"
     if typ not in ("json", "bytes") and draw(st.integers(0, 4)) == 0:
         spec["unique"] = True
     elif typ not in ("json", "bytes") and draw(st.integers(0, 4)) == 0:
