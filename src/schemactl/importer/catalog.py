@@ -96,22 +96,37 @@ SELECT n.nspname, c.relname, a.attname, t.typtype::text, t.typcategory = 'A',
          CASE WHEN t.typtype = 'd' THEN t.typbasetype
               WHEN t.typcategory = 'A' THEN t.typelem ELSE a.atttypid END,
          CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END),
-       CASE WHEN t.typtype = 'e' THEN ARRAY(
-         SELECT e.enumlabel FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid
-         ORDER BY e.enumsortorder) END,
        CASE WHEN t.typtype IN ('d', 'e') THEN tn.nspname || '.' || t.typname END,
-       pg_catalog.col_description(c.oid, a.attnum),
-       (SELECT s.relname FROM pg_catalog.pg_depend d
-          JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-         WHERE d.refobjid = c.oid AND d.refobjsubid = a.attnum
-           AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'a' LIMIT 1)
+       CASE WHEN t.typtype = 'e' THEN t.oid END,
+       ds.description
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_description ds
+  ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass
+ AND ds.objsubid = a.attnum
 WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+ENUM_LABELS_SQL = """
+SELECT e.enumtypid, array_agg(e.enumlabel ORDER BY e.enumsortorder)
+FROM pg_catalog.pg_enum e WHERE e.enumtypid = ANY(%s::oid[]) GROUP BY e.enumtypid
+"""
+
+# the sequence a serial column owns (pg_depend 'a'; an identity's is 'i' and not listed)
+OWNED_SEQUENCES_SQL = """
+SELECT n.nspname, c.relname, a.attname, s.relname
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+JOIN pg_catalog.pg_class c ON c.oid = d.refobjid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+WHERE d.classid = 'pg_catalog.pg_class'::regclass
+  AND d.refclassid = 'pg_catalog.pg_class'::regclass
+  AND d.deptype = 'a' AND n.nspname = ANY(%s)
 """
 
 # An index the format can say: btree, key columns only (no INCLUDE), no expressions,
@@ -226,15 +241,24 @@ def read(
             out.others.append(Other("foreign table", ns, rel))
         elif kind == "S" and not owned:  # a serial's sequence is reported with its column
             out.others.append(Other("sequence", ns, rel))
-    for row in conn.execute(COLUMNS_SQL, (names,)).fetchall():
-        ns, rel, col, typtype, is_array, base, labels, tname, comment, seq = row
+    rows = conn.execute(COLUMNS_SQL, (names,)).fetchall()
+    enum_oids = sorted({r[7] for r in rows if r[7] is not None})
+    labels: dict[int, tuple[str, ...]] = {}
+    if enum_oids:
+        for oid, values in conn.execute(ENUM_LABELS_SQL, (enum_oids,)).fetchall():
+            labels[int(oid)] = tuple(values)
+    for ns, rel, col, typtype, is_array, base, tname, enum_oid, comment in rows:
         out.column_types[(ns, rel, col)] = ColumnType(
-            typtype, bool(is_array), base, tuple(labels or ()), tname or ""
+            typtype,
+            bool(is_array),
+            base,
+            labels.get(int(enum_oid), ()) if enum_oid is not None else (),
+            tname or "",
         )
         if comment is not None:
             out.column_comments[(ns, rel, col)] = comment
-        if seq is not None:
-            out.owned_sequences[(ns, rel, col)] = seq
+    for ns, rel, col, seq in conn.execute(OWNED_SEQUENCES_SQL, (names,)).fetchall():
+        out.owned_sequences[(ns, rel, col)] = seq
     for ns, rel, idx, plain in conn.execute(INDEX_SHAPE_SQL, (names,)).fetchall():
         out.index_plain[(ns, rel, idx)] = bool(plain)
     for ns, rel, name, definition in conn.execute(TRIGGERS_SQL, (names,)).fetchall():

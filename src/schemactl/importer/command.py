@@ -1,10 +1,11 @@
-"""The ``import`` command as a plain function: read the database, map it, check the files
-it would write, write them (all or nothing), and with ``--baseline`` record the result
-as approved and applied.
+"""The ``import`` command as a plain function: read the database, map it, write the files,
+read them back with schemactl's own loader, and with ``--baseline`` record the result as
+approved and applied.
 
-Refusals write nothing at all: an existing package without ``--force`` (SC764), a file
-that would not validate (SC771, a bug), a ``schemactl.toml`` that appending to would break
-(SC769), and ``--baseline`` on an import whose losses drift would see (SC767).
+Refusals write nothing at all: an existing package without ``--force`` (SC764), a
+``schemactl.toml`` that appending to would break (SC769), ``--baseline`` on an import
+whose losses drift would see (SC767), and a written file that schemactl's own loader
+refuses (SC771, a bug: every file is put back as it was).
 """
 
 from __future__ import annotations
@@ -171,26 +172,7 @@ def run(
                 )
             )
             continue
-        text = write.render_yaml(pkg, source)
-        ext_config = _with_externals(config, plan)
-        bad = [d for d in write.verify(text, files[pkg.schema], ext_config, pkg.schema)]
-        bad = [d for d in bad if d.severity == "error"]
-        if bad:
-            result.diagnostics += [
-                Diagnostic(
-                    "error",
-                    "SC771",
-                    f"the entities file import would write for schema {pkg.schema} does not "
-                    f"validate: {d.code} {d.message}",
-                    files[pkg.schema],
-                    d.line,
-                    d.column,
-                    package=pkg.schema,
-                    hint="this is a bug in schemactl import; please report it",
-                )
-                for d in bad
-            ]
-        texts[pkg.schema] = text
+        texts[pkg.schema] = write.render_yaml(pkg, source)
     try:
         toml = write.externals_text(config, plan.externals)
     except ValueError as e:  # tomllib.TOMLDecodeError
@@ -224,27 +206,52 @@ def run(
         return result
 
     written: list[str] = []
+    staged = write.Staged()
+    try:
+        for pkg in plan.packages:
+            if pkg.schema not in texts:
+                continue
+            pdir = _package_dir(config, pkg.schema)
+            staged.write(pdir / "seed" / "schema" / "entities.yaml", texts[pkg.schema])
+            staged.write(pdir / "seed" / "metadata.json", write.metadata(pkg))
+            written.append(pkg.schema)
+        if toml is not None:
+            staged.write(*toml)
+        # read back with schemactl's own loader: a file it refuses is a bug, and then
+        # every file goes back to what it was
+        config = load_config(config.root)
+        pr = load_project(config.root, config=config)
+    except BaseException:
+        staged.undo()
+        raise
+    bad = [d for d in pr.diagnostics if d.severity == "error" and d.package in written]
+    if bad:
+        staged.undo()
+        result.diagnostics += [
+            Diagnostic(
+                "error",
+                "SC771",
+                f"the entities file import would write does not validate: {d.code} {d.message}",
+                d.file,
+                d.line,
+                d.column,
+                package=d.package,
+                entity=d.entity,
+                hint="this is a bug in schemactl import; please report it (nothing written)",
+            )
+            for d in bad
+        ]
+        result.messages.append("nothing written")
+        return result
     for pkg in plan.packages:
-        if pkg.schema not in texts:
-            continue
-        pdir = _package_dir(config, pkg.schema)
-        write.write_text(pdir / "seed" / "schema" / "entities.yaml", texts[pkg.schema])
-        write.write_text(pdir / "seed" / "metadata.json", write.metadata(pkg))
-        written.append(pkg.schema)
-        result.messages.append(
-            f"wrote {files[pkg.schema]} ({len(pkg.entities)} entities from schema {pkg.schema})"
-        )
+        if pkg.schema in written:
+            result.messages.append(
+                f"wrote {files[pkg.schema]} ({len(pkg.entities)} entities from schema {pkg.schema})"
+            )
     if toml is not None:
-        path, text = toml
-        write.write_text(path, text)
         names = ", ".join(x.name for x in plan.externals if x.new)
-        result.messages.append(f"added [external] {names} to {_rel(config, path)}")
-    config = load_config(config.root)
-    pr = load_project(config.root, config=config)
+        result.messages.append(f"added [external] {names} to {_rel(config, toml[0])}")
     result.packages = packages_json(pr.project, set(written))
-    result.diagnostics += [
-        d for d in pr.diagnostics if d.package in written and d.severity == "error"
-    ]
     data: dict[str, Any] = {
         "database": source,
         "imported": written,
@@ -269,9 +276,3 @@ def run(
         data["baseline"] = {"approved": b.approved, "recorded": b.recorded, "renamed": b.conformed}
     result.data = data
     return result
-
-
-def _with_externals(config: Config, plan: mapping.ImportPlan) -> Config:
-    from dataclasses import replace
-
-    return replace(config, externals=tuple(mapping.externals_of(plan)))

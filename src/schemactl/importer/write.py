@@ -1,10 +1,13 @@
 """Writing what ``import`` produced: entities.yaml, metadata.json and ``[external]`` entries.
 
-YAML goes through PyYAML's safe dumper with every string value double-quoted and every
+YAML is emitted here, in block style, with every string value double-quoted (JSON's
+escaping, plus ``\\u`` escapes for the few characters YAML would fold or refuse) and every
 key quoted unless it is a plain identifier that no YAML version reads as anything but text;
 so a comment with quotes, a column called ``on`` or a description over several lines can
-never make the file invalid.  Each text is read back with the project's own loader, JSON
-Schema and semantic checks before anything touches the disk (:func:`verify`).
+never make the file invalid.  (PyYAML's representer took most of the 3-second budget for
+1,000 tables; the output needs five shapes, no more.)  Every file is then read back by
+:func:`schemactl.project.load_project` with the loader, JSON Schema and semantic checks;
+:class:`Staged` puts every file back as it was when that finds an error.
 
 Files are written to a temporary name and renamed into place.  ``schemactl.toml`` is never
 rewritten: new ``[external.X]`` tables are appended to the file as it is (or to
@@ -14,58 +17,81 @@ lives), and the result must parse with ``tomllib`` or the original stays.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..config import CONFIG_FILE, Config
-from ..diagnostics import Diagnostic
 from .mapping import ExternalSpec, PackageDoc
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _YAML_WORDS = frozenset({"y", "yes", "n", "no", "on", "off", "true", "false", "null", "~"})
+# characters a YAML double-quoted scalar must not hold raw: JSON escapes the C0 controls;
+# these are the rest that YAML would fold, drop or refuse
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
-class _Key(str):
-    """A mapping key: plain when it is a safe identifier."""
+def quote(text: str) -> str:
+    """A YAML double-quoted scalar that reads back as exactly ``text``."""
+    body = json.dumps(text, ensure_ascii=False)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", body)
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+def _key(k: str) -> str:
+    return k if _PLAIN_KEY.match(k) and k.lower() not in _YAML_WORDS else quote(k)
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        text = repr(v)
+        if "e" in text or "E" in text:  # YAML 1.1 reads 1e-07 as text: write it out
+            text = format(Decimal(text), "f")
+        return text if "." in text else text + ".0"
+    if v is None:
+        return "null"
+    return quote(str(v))
 
 
-def _key(dumper: yaml.SafeDumper, value: _Key) -> yaml.ScalarNode:
-    plain = _PLAIN_KEY.match(value) and value.lower() not in _YAML_WORDS
-    return dumper.represent_scalar(
-        "tag:yaml.org,2002:str", str(value), style=None if plain else '"'
+def _flat(v: Any) -> bool:
+    return not isinstance(v, dict | list) or (
+        isinstance(v, list) and all(not isinstance(x, dict | list) for x in v)
     )
 
 
-def _list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
-    flow = all(isinstance(v, str | int | float | bool) for v in value)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+def _inline(v: Any) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_scalar(x) for x in v) + "]"
+    return _scalar(v)
 
 
-_Dumper.add_representer(str, _str)
-_Dumper.add_representer(list, _list)
-_Dumper.add_representer(_Key, _key)
-
-
-def _keys(value: Any) -> Any:
+def _emit(value: Any, pad: str, out: list[str]) -> None:
+    """Block style: mappings one key a line, sequences of mappings as ``- key: ...``,
+    lists of scalars inline; every string double-quoted, keys plain when safe."""
     if isinstance(value, dict):
-        return {_Key(k): _keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_keys(v) for v in value]
-    return value
+        for k, v in value.items():
+            if _flat(v):
+                out.append(f"{pad}{_key(k)}: {_inline(v)}")
+            else:
+                out.append(f"{pad}{_key(k)}:")
+                _emit(v, pad + "  ", out)
+        return
+    for item in value:
+        if isinstance(item, dict) and item:
+            sub: list[str] = []
+            _emit(item, pad + "  ", sub)
+            out.append(pad + "- " + sub[0][len(pad) + 2 :])
+            out.extend(sub[1:])
+        else:
+            out.append(f"{pad}- {_inline(item)}")
 
 
 def render_yaml(pkg: PackageDoc, source: str) -> str:
@@ -75,21 +101,9 @@ def render_yaml(pkg: PackageDoc, source: str) -> str:
         "# Review the warnings the import printed: they name what this file cannot hold.\n"
         "# Reference: docs/format.md, docs/import.md\n"
     )
-    entities = []
-    for e in pkg.entities:
-        ent = dict(e)
-        ent["fields"] = {name: spec for name, spec in e["fields"].items()}
-        entities.append(ent)
-    body = yaml.dump(
-        _keys({"entities": entities}),
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=None,
-        allow_unicode=True,
-        width=10_000,
-        indent=2,
-    )
-    return head + body
+    out = ["entities:"]
+    _emit(pkg.entities, "  ", out)
+    return head + "\n".join(out) + "\n"
 
 
 def metadata(pkg: PackageDoc) -> str:
@@ -107,30 +121,39 @@ def metadata(pkg: PackageDoc) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def verify(text: str, rel: str, config: Config, package: str) -> list[Diagnostic]:
-    """Read ``text`` back as schemactl reads an entities file: every problem it has."""
-    from ..discover import Found
-    from ..load import load_text
-    from ..schema_check import check_document
-    from ..validate import draft_entities
-
-    loaded = load_text(text, rel)
-    diags = list(loaded.diagnostics)
-    if loaded.data is None:
-        return diags
-    diags += check_document(loaded.data, rel)
-    if any(d.severity == "error" for d in diags):
-        return diags
-    found = Found(id=package, namespace=package, path=rel, file=rel, abs_file="")
-    draft_entities(found, loaded.data, config, diags)
-    return diags
-
-
 def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+class Staged:
+    """Files written so far, and what they held before: :meth:`undo` restores them and
+    removes the directories the writes created."""
+
+    def __init__(self) -> None:
+        self.before: dict[Path, bytes | None] = {}
+        self.dirs: list[Path] = []
+
+    def write(self, path: Path, text: str) -> None:
+        if path not in self.before:
+            self.before[path] = path.read_bytes() if path.exists() else None
+        missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+        self.dirs.extend(missing)
+        write_text(path, text)
+
+    def undo(self) -> None:
+        for path, old in self.before.items():
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_bytes(old)
+                os.replace(tmp, path)
+        for d in sorted(self.dirs, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
 
 def externals_text(config: Config, externals: list[ExternalSpec]) -> tuple[Path, str] | None:
