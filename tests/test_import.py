@@ -170,6 +170,9 @@ def test_legacy_import_reports_everything_it_cannot_say(
     assert order["fields"]["note"]["description"] == (
         'Two lines:\nsecond "quoted" line, it\'s fine: {yaml: [no]}'
     )
+    assert (
+        order["description"] == "Orders \U0001f600, a line\u2028separator, a\ttab and a back\\slash"
+    )
     assert not any(e.get("table") == "Weird Table" for e in data["entities"])
     # the files validate with schemactl's own reader, and they work
     proc = cli(root, "validate")
@@ -293,6 +296,23 @@ def test_existing_package_is_not_overwritten_without_force(legacy: str, tmp_path
     assert "Customer" in mine.read_text(encoding="utf-8")
     # Store is imported now: the relation targets the entity, the old external stays
     assert "[external.Store]" in (root / "schemactl.toml").read_text(encoding="utf-8")
+
+
+def test_foreign_keys_to_an_existing_package_target_its_entity(legacy: str, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    code, _, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "inventory")
+    assert code == 0
+    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "sales")
+    assert code == 0, doc
+    assert [x["name"] for x in doc["externals"]] == []  # AppUser came with inventory
+    data = yaml.safe_load((root / "packages" / "sales" / ENTITIES).read_text(encoding="utf-8"))
+    customer = next(e for e in data["entities"] if e["name"] == "Customer")
+    store = next(r for r in customer["relations"] if r["field"] == "storeId")
+    assert store["entity"] == "Store"
+    toml = (root / "schemactl.toml").read_text(encoding="utf-8")
+    assert "[external.Store]" not in toml and toml.count("[external.AppUser]") == 1
+    assert cli(root, "validate").returncode == 0
 
 
 def test_unreachable_database_exits_3(tmp_path: Path) -> None:

@@ -175,6 +175,8 @@ CREATE TABLE legacy."order" (
 );
 COMMENT ON COLUMN legacy."order".note IS E'Two lines:\nsecond "quoted" line, it''s fine: {yaml: [no]}';
 
+COMMENT ON TABLE legacy."order" IS E'Orders \U0001F600, a line\u2028separator, a\ttab and a back\\slash';
+
 CREATE TABLE legacy.pair (a integer, b integer, PRIMARY KEY (a, b));
 CREATE TABLE legacy.pair_ref (
   id integer PRIMARY KEY,
