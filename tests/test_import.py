@@ -431,3 +431,52 @@ def test_corpus_imports_back_with_its_checksums(
         _checksums_survive(root, back)
         adopt(back, copy)
         assert diff(snapshot(copy, namespaces), snapshot(url, namespaces)) == []
+
+
+EDGE_SQL = """
+CREATE SCHEMA edge;
+CREATE TABLE edge.bad_key ("Id" integer PRIMARY KEY);
+CREATE TABLE edge.odd_default (
+  id integer PRIMARY KEY,
+  kind text DEFAULT 'zzz' CHECK (kind IN ('a', 'b')),
+  qty integer DEFAULT -5 CHECK (qty >= 0)
+);
+CREATE TABLE edge.dup_ix (id integer PRIMARY KEY, email text CONSTRAINT dup_ix_email_u UNIQUE);
+CREATE INDEX idx_dup_ix_email ON edge.dup_ix (email);
+CREATE TABLE edge.people (id bigint PRIMARY KEY, boss_id bigint REFERENCES edge.people);
+CREATE TABLE edge.staff (id integer PRIMARY KEY, person_id integer REFERENCES edge.people);
+"""
+
+
+def test_edge_cases_become_warnings_never_invalid_files(pg_db: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        conn.execute(EDGE_SQL)
+    code, doc, _ = cli_json(tmp_path, "import", "--database-url", pg_db)
+    assert code == 0, doc
+    assert any(
+        "edge.bad_key is not imported: its primary key column Id is not" in m
+        for m in messages(doc, "SC758")
+    )
+    dropped = messages(doc, "SC757")
+    assert any(
+        "edge.odd_default.kind: DEFAULT 'zzz' is not one of the values" in m for m in dropped
+    )
+    assert any("edge.odd_default.qty: DEFAULT -5 is below its minimum 0" in m for m in dropped)
+    # a foreign key whose column type differs from the key's is named, not written
+    assert any(
+        "person_id is integer but the key it references is bigint" in m
+        for m in messages(doc, "SC756")
+    )
+    data = yaml.safe_load((tmp_path / "packages" / "edge" / ENTITIES).read_text("utf-8"))
+    by_name = {e["name"]: e for e in data["entities"]}
+    assert set(by_name) == {"OddDefault", "DupIx", "Person", "Staff"}
+    assert by_name["Person"]["relations"] == [
+        {"name": "boss", "type": "belongsTo", "entity": "Person", "field": "bossId"}
+    ]
+    assert "table" not in by_name["Person"]  # people is Person's plural
+    # the unique constraint and the plain index on the same column both survive
+    assert sorted(ix["name"] for ix in by_name["DupIx"]["indexes"]) == [
+        "dup_ix_email_u",
+        "idx_dup_ix_email",
+    ]
+    assert cli(tmp_path, "validate").returncode == 0

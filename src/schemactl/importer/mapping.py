@@ -376,7 +376,20 @@ class _Builder:
                     hint="rename the table (ALTER TABLE ... RENAME TO a_lower_case_name)",
                 )
                 continue
-            if not any(c.type == "p" for c in t.constraints.values()):
+            pk = next((c for c in t.constraints.values() if c.type == "p"), None)
+            bad_key = [c for c in pk.columns if not _valid_sql_name(c)] if pk else []
+            if bad_key:
+                self.warn(
+                    TABLE,
+                    t.schema,
+                    f"table {where} is not imported: its primary key column "
+                    f"{_q(bad_key[0])} is not a lower-case identifier, which `column:` "
+                    "cannot hold",
+                    drift=True,
+                    hint="rename the column to a lower-case identifier",
+                )
+                continue
+            if pk is None:
                 self.warn(
                     TABLE,
                     t.schema,
@@ -794,7 +807,10 @@ class _Builder:
             return
         fields = [cols[c][0] for c in columns]
         d = derived("idx", table, columns)
-        if len(fields) == 1 and ix.name == d and not cols[columns[0]][1].get("unique"):
+        unique_alone = cols[columns[0]][1].get("unique") or any(
+            e.get("unique") and e["fields"] == fields for e in indexes
+        )
+        if len(fields) == 1 and ix.name == d and not unique_alone:
             cols[columns[0]][1]["index"] = True
             return
         entry: dict[str, Any] = {"fields": fields}
@@ -1018,6 +1034,18 @@ def build(
             b.warn(OTHER, o.schema, f"{what} is not imported", drift=False)
         else:
             b.warn(OTHER, o.schema, f"{o.kind} {o.schema}.{o.name} is not imported", drift=False)
+    for t in tables:
+        for col, (_fname, spec) in b.fields_of[(t.schema, t.name)].items():
+            why = _default_conflict(spec)
+            if why:
+                b.warn(
+                    DEFAULT,
+                    t.schema,
+                    f"column {t.schema}.{t.name}.{col}: DEFAULT {spec.pop('default')!r} "
+                    f"{why}; it is dropped",
+                    b.entity_of[(t.schema, t.name)],
+                    drift=True,
+                )
     packages = []
     for s in schemas:
         pkg = PackageDoc(s)
@@ -1037,6 +1065,24 @@ def build(
         packages.append(pkg)
     externals = sorted(b.externals.values(), key=lambda x: x.name)
     return ImportPlan(packages, externals, b.findings, b.conform)
+
+
+def _default_conflict(spec: dict[str, Any]) -> str | None:
+    """Why the field's own checks refuse its default (PostgreSQL only checks it on insert),
+    or None."""
+    if "default" not in spec or spec["default"] == "now":
+        return None
+    v = spec["default"]
+    if "enum" in spec and v not in spec["enum"]:
+        return "is not one of the values its check allows"
+    if "maxLength" in spec and isinstance(v, str) and len(v) > spec["maxLength"]:
+        return f"is longer than its length limit {spec['maxLength']}"
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if "min" in spec and v < spec["min"]:
+            return f"is below its minimum {spec['min']}"
+        if "max" in spec and v > spec["max"]:
+            return f"is above its maximum {spec['max']}"
+    return None
 
 
 _FIELD_ORDER = (
