@@ -480,3 +480,49 @@ def test_edge_cases_become_warnings_never_invalid_files(pg_db: str, tmp_path: Pa
         "idx_dup_ix_email",
     ]
     assert cli(tmp_path, "validate").returncode == 0
+
+
+def test_baseline_that_fails_changes_nothing_and_can_run_again(legacy: str, tmp_path: Path) -> None:
+    """The safety nets of --baseline: a statement the database refuses, or drift left after
+    the renames, roll the whole transaction back (SC768); running it again finishes."""
+    from schemactl.importer import baseline
+    from schemactl.importer.mapping import Conform
+
+    root = tmp_path / "p"
+    root.mkdir()
+    code, _, _ = cli_json(
+        root, "import", "--database-url", legacy, "--schema", "inventory", "--schema", "sales"
+    )
+    assert code == 0
+    config = load_config(root)
+    bogus = Conform(
+        "inventory", "film", 'ALTER TABLE inventory.film RENAME CONSTRAINT "nope" TO "x"', "bogus"
+    )
+    out = baseline.run(config, legacy, CLEAN, [bogus], by="t")
+    assert [d.code for d in out.diagnostics if d.severity == "error"] == ["SC768"]
+    assert out.recorded == [] and len(out.approved) == 2
+    # without the renames the names differ: drift, and again nothing is left behind
+    out = baseline.run(config, legacy, CLEAN, [], by="t")
+    errors = {d.code for d in out.diagnostics if d.severity == "error"}
+    assert "SC768" in errors and errors & {"SC701", "SC702"}
+    assert out.approved == []  # approved the first time already
+    with psycopg.connect(legacy, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('schemactl.history')").fetchone() == (None,)
+        names = {r[0] for r in conn.execute("SELECT conname FROM pg_constraint").fetchall()}
+        assert "film_pkey" in names and "pk_film" not in names
+    code, doc, _ = cli_json(
+        root,
+        "import",
+        "--database-url",
+        legacy,
+        "--schema",
+        "inventory",
+        "--schema",
+        "sales",
+        "--baseline",
+        "--force",
+    )
+    assert code == 0, doc
+    assert len(doc["baseline"]["recorded"]) == 2 and doc["baseline"]["approved"] == []
+    code, _, _ = cli_json(root, "status", "--database-url", legacy)
+    assert code == 0

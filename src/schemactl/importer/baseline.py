@@ -93,8 +93,24 @@ def run(
         e for p in pr.project.packages if p.id in packages for e in p.owned_entities()
     ]
     schemas = sorted({p.namespace for p in pr.project.packages if p.id in packages})
+    import psycopg
+
     try:
         _record(config, url, mine, checksums, conform, expected, schemas, out, lock_timeout)
+    except psycopg.Error as e:
+        detail = str(getattr(getattr(e, "diag", None), "message_primary", None) or e).strip()
+        out.conformed.clear()
+        out.recorded.clear()
+        out.diagnostics.append(
+            Diagnostic(
+                "error",
+                "SC768",
+                f"baseline not recorded: the database refused it ({detail}); "
+                "the database is unchanged",
+                hint="the files and approvals are written; fix the cause and run "
+                "`schemactl import --baseline --force` again",
+            )
+        )
     except _Drift as d:
         out.diagnostics += d.diags
         out.diagnostics.append(
@@ -125,32 +141,33 @@ def _record(
     from ..apply import actor
 
     who = actor()
+    # one transaction, the history table included: a failure leaves no trace
     with (
         db.connect(url, purpose="import --baseline lock") as lock_conn,
         dblock.advisory_lock(lock_conn, timeout=lock_timeout),
         db.connect(url, purpose="import --baseline") as conn,
+        conn.transaction(),
     ):
         history.ensure(conn)
         applied = history.read(conn)
         todo = [m for m in mine if m["id"] not in applied]
-        with conn.transaction():
-            for c in conform:
-                conn.execute(c.sql)
-                out.conformed.append(c.what)
-            for m in todo:
-                conn.execute(history.insert_sql(m["id"], m["package"], checksums[m["id"]], who))
-                out.recorded.append(m["id"])
-            catalog = introspect.read_catalog(conn, schemas)
-            found = drift.compare(
-                expected,
-                catalog,
-                schemas=schemas,
-                ignore_tables={(x.namespace, x.table) for x in config.externals},
-                hint="the import could not express this object exactly",
-            )
-            if found:
-                out.conformed.clear()
-                out.recorded.clear()
-                raise _Drift(found)
+        for c in conform:
+            conn.execute(c.sql)
+            out.conformed.append(c.what)
+        for m in todo:
+            conn.execute(history.insert_sql(m["id"], m["package"], checksums[m["id"]], who))
+            out.recorded.append(m["id"])
+        catalog = introspect.read_catalog(conn, schemas)
+        found = drift.compare(
+            expected,
+            catalog,
+            schemas=schemas,
+            ignore_tables={(x.namespace, x.table) for x in config.externals},
+            hint="the import could not express this object exactly",
+        )
+        if found:
+            out.conformed.clear()
+            out.recorded.clear()
+            raise _Drift(found)
     if not todo and not conform:
         out.messages.append("baseline: the database history already has every migration")
