@@ -294,8 +294,15 @@ def test_existing_package_is_not_overwritten_without_force(legacy: str, tmp_path
     )
     assert code == 0, doc
     assert "Customer" in mine.read_text(encoding="utf-8")
-    # Store is imported now: the relation targets the entity, the old external stays
+    # Store is imported now: the entity takes the name of the [external] it replaces (the
+    # configuration is never rewritten: a note says the entry can go)
     assert "[external.Store]" in (root / "schemactl.toml").read_text(encoding="utf-8")
+    data = yaml.safe_load((root / "packages" / "inventory" / ENTITIES).read_text("utf-8"))
+    assert "Store" in {e["name"] for e in data["entities"]}
+    assert any(
+        "[external.Store] entry, which the entity now replaces" in m for m in messages(doc, "SC770")
+    )
+    assert cli(root, "validate").returncode == 0
 
 
 def test_foreign_keys_to_an_existing_package_target_its_entity(legacy: str, tmp_path: Path) -> None:

@@ -338,7 +338,13 @@ class _Builder:
         self.entity_of: dict[tuple[str, str], str] = {}
         self.fields_of: dict[tuple[str, str], dict[str, tuple[str, dict[str, Any]]]] = {}
         self.docs: dict[tuple[str, str], dict[str, Any]] = {}
+        # an [external] on a table this import brings in is superseded: the entity takes
+        # its name, so that relations of other packages to it keep resolving
+        self.superseded: dict[tuple[str, str], str] = {}
         for x in config.externals:
+            if x.namespace in schemas:
+                self.superseded[(x.namespace, x.table)] = x.name
+                continue
             self.externals[(x.namespace, x.table, x.key)] = ExternalSpec(
                 x.name, x.namespace, x.table, x.key, x.type, False
             )
@@ -401,6 +407,21 @@ class _Builder:
                 continue
             out.append(t)
         for t in out:
+            ext = self.superseded.get((t.schema, t.name))
+            if ext is not None and ext not in self.taken:
+                self.taken.add(ext)
+                self.entity_of[(t.schema, t.name)] = ext
+                self.warn(
+                    RENAMED_ENTITY,
+                    t.schema,
+                    f"table {t.schema}.{t.name} becomes entity {ext}, the name of its "
+                    f"[external.{ext}] entry, which the entity now replaces",
+                    ext,
+                    drift=False,
+                    severity="note",
+                    hint=f"remove [external.{ext}] from the configuration",
+                )
+                continue
             base = pascal(singular(t.name))
             if not ENTITY.match(base):
                 base = "T" + base
