@@ -242,6 +242,11 @@ def test_baseline_adopts_the_database(legacy: str, tmp_path: Path) -> None:
     assert doc["baseline"]["recorded"] == []
     code, _, _ = cli_json(root, "status", "--database-url", legacy)
     assert code == 0
+    # schemactl's own schema (the history) is never imported
+    other = tmp_path / "other"
+    other.mkdir()
+    code, doc, _ = cli_json(other, "import", "--database-url", legacy)
+    assert code == 0 and "schemactl" not in doc["imported"] and "sales" in doc["imported"]
 
 
 def test_baseline_refuses_an_import_drift_would_see(legacy: str, tmp_path: Path) -> None:
