@@ -538,3 +538,30 @@ def test_baseline_that_fails_changes_nothing_and_can_run_again(legacy: str, tmp_
     assert len(doc["baseline"]["recorded"]) == 2 and doc["baseline"]["approved"] == []
     code, _, _ = cli_json(root, "status", "--database-url", legacy)
     assert code == 0
+
+
+def test_externals_go_where_the_configuration_lives(legacy: str, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    pyproject = '[project]\nname = "app"\n\n[tool.schemactl]\npackages = ["packages/*"]\n'
+    (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "sales")
+    assert code == 0, doc
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert text.startswith(pyproject) and "[tool.schemactl.external.AppUser]" in text
+    assert not (root / "schemactl.toml").exists()
+    assert {x.name for x in load_config(root).externals} == {"AppUser", "Inventory", "Store"}
+    assert cli(root, "validate").returncode == 0
+
+
+def test_a_configuration_that_cannot_take_externals_stops_everything(
+    legacy: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "schemactl.toml").write_text("external = {}\n", encoding="utf-8")
+    before = tree_hash(root)
+    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "sales")
+    assert code == 1
+    assert "SC769" in codes(doc)
+    assert tree_hash(root) == before

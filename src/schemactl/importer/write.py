@@ -162,8 +162,8 @@ def externals_text(config: Config, externals: list[ExternalSpec]) -> tuple[Path,
     new = [x for x in externals if x.new]
     if not new:
         return None
-    if config.source and config.source.endswith("pyproject.toml"):
-        path, prefix = config.root / config.source, "tool.schemactl."
+    if config.source and config.source.startswith("pyproject.toml"):
+        path, prefix = config.root / "pyproject.toml", "tool.schemactl."
     else:
         path, prefix = config.root / CONFIG_FILE, ""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
