@@ -565,3 +565,18 @@ def test_a_configuration_that_cannot_take_externals_stops_everything(
     assert code == 1
     assert "SC769" in codes(doc)
     assert tree_hash(root) == before
+
+
+def test_overrides_follow_the_configured_naming(legacy: str, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    config = '[naming]\ntables = "snake"\ncolumns = "preserve"\n'
+    (root / "schemactl.toml").write_text(config, encoding="utf-8")
+    code, doc, _ = cli_json(root, "import", "--database-url", legacy, "--schema", "inventory")
+    assert code == 0, doc
+    data = yaml.safe_load((root / "packages" / "inventory" / ENTITIES).read_text("utf-8"))
+    film = next(e for e in data["entities"] if e["name"] == "Film")
+    assert "table" not in film  # "snake" names Film's table film
+    assert "language_id" in film["fields"] and "column" not in film["fields"]["language_id"]
+    assert [r["name"] for r in film["relations"]] == ["language"]
+    assert cli(root, "validate").returncode == 0

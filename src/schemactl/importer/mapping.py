@@ -907,7 +907,12 @@ class _Builder:
                     drift=True,
                 )
             used_cols.add(col)
-            rname = fname[:-2] if fname.endswith("Id") and len(fname) > 2 else fname + "Ref"
+            if fname.endswith("Id") and len(fname) > 2:
+                rname = fname[:-2]
+            elif fname.endswith("_id") and len(fname) > 3:
+                rname = fname[:-3]
+            else:
+                rname = fname + "Ref"
             if rname in field_names:
                 rname += "Ref"
             base, n = rname, 2
