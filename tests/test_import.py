@@ -580,3 +580,25 @@ def test_overrides_follow_the_configured_naming(legacy: str, tmp_path: Path) -> 
     assert "language_id" in film["fields"] and "column" not in film["fields"]["language_id"]
     assert [r["name"] for r in film["relations"]] == ["language"]
     assert cli(root, "validate").returncode == 0
+
+
+def test_drift_reads_integer_in_lists() -> None:
+    """Found by the import round trip: drift read `= ANY (ARRAY[1, 2])` as an empty list,
+    so every integer enum schemactl created showed as drift."""
+    from schemactl.drift import parse_check
+
+    assert parse_check("CHECK ((attempt = ANY (ARRAY[1, 2, 3])))") == (
+        "enum",
+        "attempt",
+        ("1", "2", "3"),
+    )
+    assert parse_check("CHECK ((n = ANY (ARRAY[(1)::bigint, (-2)::bigint])))") == (
+        "enum",
+        "n",
+        ("1", "-2"),
+    )
+    assert parse_check("CHECK ((s = ANY (ARRAY['a'::text, 'b''c'::text])))") == (
+        "enum",
+        "s",
+        ("a", "b'c"),
+    )
