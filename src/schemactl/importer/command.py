@@ -148,18 +148,19 @@ def run(
         s: _rel(config, _package_dir(config, s) / "seed" / "schema" / "entities.yaml")
         for s in selected
     }
-    for f in plan.findings:
-        result.diagnostics.append(
-            Diagnostic(
-                f.severity,  # type: ignore[arg-type]
-                f.code,
-                f.message,
-                files.get(f.schema),
-                package=f.schema,
-                entity=f.entity,
-                hint=f.hint,
-            )
+    found = [
+        Diagnostic(
+            f.severity,  # type: ignore[arg-type]
+            f.code,
+            f.message,
+            files.get(f.schema),
+            package=f.schema,
+            entity=f.entity,
+            hint=f.hint,
         )
+        for f in plan.findings
+    ]
+    result.diagnostics += sorted(found, key=Diagnostic.sort_key)  # by package, then code
     texts: dict[str, str] = {}
     for pkg in plan.packages:
         if not pkg.entities:
