@@ -245,6 +245,10 @@ def preview(
     _run(lambda: workflow.preview(_root(), package, fmt.value))
 
 
+DbUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="PostgreSQL URL (default: $DATABASE_URL)."),
+]
 DbUrls = Annotated[
     list[str] | None,
     typer.Option(
@@ -360,6 +364,38 @@ def upgrade() -> None:
     from . import workflow
 
     _run(lambda: workflow.upgrade(_root()))
+
+
+# ---- import (issue 14): adopt an existing database; the logic is in schemactl.importer
+@app.command("import")
+def import_(
+    database_url: DbUrl = None,
+    schema: Annotated[
+        list[str] | None,
+        typer.Option("--schema", help="Import this schema (repeat; default: every one)."),
+    ] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="Also record the import as approved and applied."),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite packages that already exist.")
+    ] = False,
+    by: By = None,
+) -> None:
+    """Write entities.yaml files from an existing PostgreSQL database."""
+    from .importer.command import run
+
+    _run(
+        lambda: run(
+            _root(),
+            database_url=database_url,
+            schemas=schema,
+            baseline=baseline,
+            force=force,
+            by=by,
+        )
+    )
 
 
 GLOBAL_OPTIONS = ("--root", "--json", "--format", "--no-color", "-q", "--quiet", "--no-cache")

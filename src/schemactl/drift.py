@@ -247,6 +247,9 @@ def parse_check(definition: str) -> tuple[str, str, tuple[str, ...]] | None:
     m = re.fullmatch(rf"({_IDENT})\s*=\s*ANY\s*\(\s*ARRAY\[(.*)\]\s*\)", body, re.S)
     if m:
         values = tuple(v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", m.group(2)))
+        if not values:  # an integer list: ARRAY[1, 2, 3] or ARRAY[(1)::bigint, ...]
+            items = [literal_value(v) for v in m.group(2).split(",")]
+            values = tuple(lit[0] for lit in items if lit is not None and not lit[1])
         return "enum", _unident(m.group(1)), values
     m = re.fullmatch(rf"({_IDENT})\s*=\s*(.+)", body, re.S)
     if m:
