@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .acl.settings import AclConfig, parse_acl
 from .diagnostics import did_you_mean
 from .errors import ConfigError
 from .model import External
@@ -19,7 +20,16 @@ from .model import External
 CONFIG_FILE = "schemactl.toml"
 NAMESPACE_RE = re.compile(r"[a-z_][a-z0-9_]*\Z")
 RESERVED_NAMESPACES = frozenset({"schemactl", "information_schema"})
-TOP_KEYS = ("packages", "registry", "migrations", "naming", "namespaces", "owners", "external")
+TOP_KEYS = (
+    "packages",
+    "registry",
+    "migrations",
+    "naming",
+    "namespaces",
+    "owners",
+    "external",
+    "acl",  # SPEC §13, parsed by acl/settings.py
+)
 NAMING_KEYS = ("tables", "columns")
 TABLE_STYLES = ("snake_plural", "snake", "preserve")
 COLUMN_STYLES = ("snake", "preserve")
@@ -38,6 +48,7 @@ class Config:
     namespaces: dict[str, str] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     externals: tuple[External, ...] = ()
+    acl: AclConfig = field(default_factory=AclConfig)  # SPEC §13
 
     @property
     def registry_path(self) -> Path:
@@ -181,6 +192,8 @@ def _parse(root: Path, source: str, t: dict[str, Any]) -> Config:
             raise _bad(source, f"external.{name}.type", f"unknown type {spec.get('type')!r}")
         externals.append(External(name=name, namespace=ns, table=tbl, key=key, type=typ))
     kw["externals"] = tuple(externals)
+    if "acl" in t:
+        kw["acl"] = parse_acl(source, t["acl"])
     return Config(**kw)
 
 

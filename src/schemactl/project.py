@@ -153,6 +153,10 @@ def load_project(
             )
         )
     project = Project(str(config.root), tuple(packages), config.externals)
+    if config.acl.enforce and not has_errors(diags):  # SPEC §13: compile every ACL
+        from .acl.hooks import check_project
+
+        diags += check_project(config, project)
     diags.sort(key=_diagnostic_order)
     return ProjectResult(config, project, diags, found)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import registry, registry_index
+from .acl import hooks as acl_hooks
 from .commands import Result, packages_json
 from .config import Config, load_config
 from .diagnostics import Diagnostic, did_you_mean, has_errors
@@ -57,7 +58,7 @@ def default_actor(root: Path | None = None) -> str:
 
 def _state_hash(target: dict[str, Any]) -> str:
     """Identity of a planned end state: the checksums of the package's entities."""
-    return _state_of({k: v["checksum"] for k, v in target.items()})
+    return _state_of(acl_hooks.base_sums(target))  # checksums, with ACL security folded in
 
 
 def _state_of(sums: dict[str, str]) -> str:
@@ -82,7 +83,8 @@ class _Index:
 
 def _current_sums(pr: ProjectResult, package: str) -> dict[str, str]:
     p = pr.project.package(package)
-    return {} if p is None else p.owned_checksums()
+    sums = {} if p is None else p.owned_checksums()
+    return acl_hooks.current_sums(pr.config, pr.project, package, sums)  # SPEC §13
 
 
 def _owned(pr: ProjectResult, package: str) -> tuple[Entity, ...]:
@@ -91,10 +93,13 @@ def _owned(pr: ProjectResult, package: str) -> tuple[Entity, ...]:
 
 
 def _current_for(pr: ProjectResult, package: str) -> dict[str, dict[str, Any]]:
-    return {
+    out = {
         e.name: {"package": package, "checksum": e.checksum, "definition": to_data(e)}
         for e in _owned(pr, package)
     }
+    for name, sec in acl_hooks.entry_data(pr.config, pr.project, package).items():
+        out[name]["security"] = sec  # SPEC §13: the compiled grants and policies
+    return out
 
 
 def _entities(entries: dict[str, dict[str, Any]]) -> list[Entity]:
@@ -133,7 +138,7 @@ def _changes(base: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any
             action = "create"
         elif t is None:
             action = "drop"
-        elif b["checksum"] == t["checksum"]:
+        elif b["checksum"] == t["checksum"] and b.get("security") == t.get("security"):
             continue
         elif b["definition"]["table"] != t["definition"]["table"]:
             action = "rename"
@@ -294,7 +299,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
         touched: list[dict[str, Any]] = []  # summaries of the migrations this scan queued
         for pkg in sorted(pkg_ids):
             base = idx.base.get(pkg, {})
-            base_sums = {k: v["checksum"] for k, v in base.items()}
+            base_sums = acl_hooks.base_sums(base)
             sums = _current_sums(pr, pkg)
             pending = idx.with_status(pkg, PENDING)
             if base_sums == sums:
@@ -336,6 +341,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             namespaces[pkg] = ns  # a package whose files are gone keeps its old schema
             current = sorted(_owned(pr, pkg), key=lambda e: e.name)
             ops = _plan_ops(base, current, ns)
+            ops = acl_hooks.plan_ops(ops, base, config, pr.project, pkg, ns)  # SPEC §13
             for m in pending:
                 m["status"] = SUPERSEDED
                 m["superseded_at"] = now.isoformat()
@@ -662,7 +668,7 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
                     )
                 )
         for p in pr.project.packages:
-            base = {k: v["checksum"] for k, v in idx.base.get(p.id, {}).items()}
+            base = acl_hooks.base_sums(idx.base.get(p.id, {}))
             cur = _current_sums(pr, p.id)
             if base == cur:
                 continue
@@ -888,6 +894,7 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
         from .sql import render_create
 
         text = render_create([(pkg.namespace, pkg.owned_entities())])
+        text += acl_hooks.preview_sql(config, pr.project, package, pkg.namespace)  # SPEC §13
     return Result(
         diagnostics=[d for d in pr.diagnostics if d.severity != "note"], data={"text": text}
     )
