@@ -3,7 +3,8 @@
 Codes are part of the public contract (SPEC §10) and each is documented in
 ``docs/diagnostics.md``; a test keeps the two in sync.  Group by hundreds:
 SC1xx reading files, SC2xx the JSON Schema, SC3xx semantic checks, SC4xx conflicts across
-packages, SC5xx configuration and discovery, SC6xx registry and workflow, SC7xx database.
+packages, SC5xx configuration and discovery, SC6xx registry and workflow, SC7xx database,
+SC8xx access control (SPEC §13).
 """
 
 from __future__ import annotations
@@ -91,6 +92,21 @@ CODES: dict[str, str] = {
     "SC711": "no throwaway PostgreSQL for the shadow check",
     "SC712": "shadow check passed (note)",
     "SC713": "database error outside a migration",
+    # access control (SPEC §13)
+    "SC800": "unknown key in [acl]",
+    "SC801": "invalid [acl] value",
+    "SC802": "invalid PostgreSQL role mapping",
+    "SC803": "[acl.roles] missing while enforced",
+    "SC804": "invalid or looping row role",
+    "SC805": "cross_tenant names an unknown role",
+    "SC810": "ACL expression does not parse",
+    "SC811": "construct not allowed in an ACL expression",
+    "SC812": "unknown variable in an ACL expression",
+    "SC813": "ACL expression names an unknown field or relation, or mistypes",
+    "SC814": "unknown ACL role",
+    "SC815": "owner/self without a user role",
+    "SC816": "owner/self on an entity that has no owner",
+    "SC820": "ACL drift: row-level security, a grant or a policy differs",
 }
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -84,10 +85,10 @@ def _diagnostic(root: Path, package: str, e: Entity, x: Any) -> Diagnostic:
     file = e.loc.file or None
     line, col = e.loc.line or None, e.loc.column or None
     if file:
-        try:
+        # a position is a nicety: on any surprise the entity's own line stays
+        with contextlib.suppress(OSError, KeyError, IndexError, ValueError, StopIteration,
+                                 TypeError):  # fmt: skip
             line, col = _locate(root, file, e.name, x.path, x.offset)
-        except (OSError, KeyError, IndexError, ValueError, StopIteration, TypeError):
-            pass  # a position is a nicety: the entity's own line stays
     return Diagnostic("error", x.code, f"{e.name}: {x.message}", file, line, col,
                       package=package, entity=e.name, hint=x.hint)  # fmt: skip
 
