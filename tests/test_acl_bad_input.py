@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from foundation_util import codes, json_doc, make_project, run_cli, tree_hash
 
+from foundation_util import codes, json_doc, make_project, run_cli, tree_hash
 from schemactl.acl.expr import ExprError, parse
 
 CONFIG = """
@@ -143,7 +143,8 @@ def test_relation_path_through_a_has_many_or_an_unknown_relation(tmp_path: Path)
 @pytest.mark.parametrize(
     ("config_tail", "code"),
     [
-        ('[acl.row_roles.a]\nrole = "b"\nwhen = "n = 1"\n[acl.row_roles.b]\nrole = "a"\nwhen = "n = 2"\n', "SC804"),
+        ('[acl.row_roles.a]\nrole = "b"\nwhen = "n = 1"\n'
+         '[acl.row_roles.b]\nrole = "a"\nwhen = "n = 2"\n', "SC804"),
         ('[acl.row_roles.a]\nrole = "a"\nwhen = "n = 1"\n', "SC804"),
         ('[acl.row_roles.a]\nrole = "nobody"\nwhen = "n = 1"\n', "SC804"),
     ],
@@ -183,7 +184,8 @@ def test_bad_acl_config(tmp_path: Path, acl_table: str, code: str) -> None:
 
 
 def test_validate_reports_acl_errors_text_with_position(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "p", {"docs": entity('      read: [owner]\n      rowLevel: "ownerId = lower($user.id)"')}, CONFIG)  # fmt: skip
+    acl = '      read: [owner]\n      rowLevel: "ownerId = lower($user.id)"'
+    root = make_project(tmp_path / "p", {"docs": entity(acl)}, CONFIG)
     res = run_cli(root, "validate")
     assert res.exit_code == 1
     assert f"{ENTITIES}:11:28: error SC811" in res.output
