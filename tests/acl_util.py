@@ -68,3 +68,38 @@ def superuser_sql(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
     with psycopg.connect(url, autocommit=True) as conn:
         cur = conn.execute(sql, params)  # type: ignore[arg-type]
         return cur.fetchall() if cur.description is not None else []
+
+
+def acl_snapshot(url: str, schemas: list[str]) -> dict[str, Any]:
+    """Everything the ACL makes PostgreSQL hold in ``schemas``: pg_policies, table grants
+    (information_schema.role_table_grants, the owner's own left out), RLS flags and the
+    schema USAGE of every non-superuser role."""
+    pol = superuser_sql(
+        url,
+        "SELECT schemaname, tablename, policyname, permissive, roles::text[], cmd, qual, "
+        "with_check FROM pg_policies WHERE schemaname = ANY(%s) ORDER BY 1, 2, 3",
+        (schemas,),
+    )
+    grants = superuser_sql(
+        url,
+        "SELECT g.table_schema, g.table_name, g.grantee, g.privilege_type "
+        "FROM information_schema.role_table_grants g JOIN pg_tables t "
+        "ON t.schemaname = g.table_schema AND t.tablename = g.table_name "
+        "WHERE g.table_schema = ANY(%s) AND g.grantee <> t.tableowner ORDER BY 1, 2, 3, 4",
+        (schemas,),
+    )
+    rls = superuser_sql(
+        url,
+        "SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+        "AND n.nspname = ANY(%s) ORDER BY 1, 2",
+        (schemas,),
+    )
+    usage = superuser_sql(
+        url,
+        "SELECT n.nspname, r.rolname FROM pg_namespace n, pg_roles r WHERE n.nspname = ANY(%s) "
+        "AND NOT r.rolsuper AND r.rolname NOT LIKE 'pg\\_%%' "
+        "AND has_schema_privilege(r.oid, n.oid, 'USAGE') ORDER BY 1, 2",
+        (schemas,),
+    )
+    return {"policies": pol, "grants": grants, "rls": rls, "usage": usage}

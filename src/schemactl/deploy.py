@@ -235,6 +235,13 @@ def status(root: Path, *, database_url: str | None) -> Result:
                 | {p.namespace for p in pr.project.packages}
             )
             catalog = introspect.read_catalog(conn, schemas)
+            from .acl import drift as acl_drift  # SPEC §13: policy and grant drift
+
+            acl_found = acl_drift.compare(
+                acl_drift.expected_after(approved, set(applied)),
+                acl_drift.read_live(conn, schemas),
+            )
+        diags += acl_found
         diags += drift.compare(
             expected,
             catalog,
@@ -322,7 +329,7 @@ def _status_text(
     else:
         assert applied is not None
         n = sum(1 for m in approved if m["id"] in applied)
-        drift = sum(1 for d in diags if d.code in ("SC701", "SC702", "SC703"))
+        drift = sum(1 for d in diags if d.code in ("SC701", "SC702", "SC703", "SC820"))
         lines.append(
             f"database {where}: {n} of {len(approved)} approved migration(s) applied; "
             + (f"{drift} drift finding(s)" if drift else "no drift")

@@ -400,6 +400,14 @@ def check(
             m.get("namespace", m["package"]) for m in migrations
         }
         catalog = introspect.read_catalog(conn, schemas)
+        from .acl import drift as acl_drift  # SPEC §13: policies and grants, expressions too
+
+        acl_found = acl_drift.compare(
+            acl_drift.expected_from_entries(data["baseline"].values()),
+            acl_drift.read_live(conn, schemas),
+            prefix="shadow: ",
+            probe_conn=conn,
+        )
         version = conn.info.parameter_status("server_version") or "?"
     diags = drift.compare(
         entities,
@@ -412,6 +420,7 @@ def check(
         hint="the approved migrations do not produce the approved model: was the SQL in the "
         "registry edited? restore it from git, or plan a migration that fixes it",
     )
+    diags += acl_found
     if not diags:
         diags.append(
             Diagnostic(
