@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from acl_util import acl_snapshot, apply, scan_approve
 from foundation_util import json_doc, make_project, run_cli, write_package
 
