@@ -190,3 +190,53 @@ def test_validate_reports_acl_errors_text_with_position(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert f"{ENTITIES}:11:28: error SC811" in res.output
     assert "Traceback" not in res.output
+
+
+PARENT_CHILD = """entities:
+  - name: Parent
+    fields:
+      id: {type: string, primary: true}
+      ownerId: {type: string}
+    acl:
+      read: [admin]
+  - name: Child
+    fields:
+      id: {type: string, primary: true}
+      parentId: {type: string}
+    relations:
+      - {name: parent, type: belongsTo, entity: Parent, field: parentId}
+    acl:
+      read: [owner]
+      rowLevel: "parent.ownerId = $user.id"
+"""
+
+
+def test_relation_path_to_a_parent_the_role_may_not_read(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", {"docs": PARENT_CHILD}, CONFIG)
+    res = run_cli(root, "--json", "scan")
+    doc = json_doc(res)
+    assert res.exit_code == 1
+    err = the_error(doc)
+    assert err["code"] == "SC817"
+    assert (err["line"], err["column"]) == (17, 18)
+    assert "app_user" in err["message"] and "Parent" in err["message"]
+    assert not (root / ".schemactl").exists()
+
+
+def test_examples_as_they_stand_do_not_compile_when_enforced(tmp_path: Path) -> None:
+    """examples/ uses $user.tenantId and `self` without an owner: errors, not guesses."""
+    import shutil
+
+    root = tmp_path / "ex"
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    shutil.copytree(examples / "packages", root / "packages")
+    (root / "schemactl.toml").write_text(
+        (examples / "schemactl.toml").read_text()
+        + '\n[acl]\nenforce = true\n[acl.roles]\npublic = "a"\nuser = "b"\nadmin = "c"\n'
+        'system = "d"\n'
+    )
+    doc = json_doc(run_cli(root, "--json", "validate"))
+    assert doc["exit_code"] == 1
+    got = sorted((d["code"], d["entity"]) for d in doc["diagnostics"] if d["severity"] == "error")
+    assert ("SC812", "AuditLog") in got and ("SC816", "MyEntity") in got
+    assert all(d["file"] and d["line"] for d in doc["diagnostics"] if d["severity"] == "error")

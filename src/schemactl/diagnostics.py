@@ -106,6 +106,7 @@ CODES: dict[str, str] = {
     "SC814": "unknown ACL role",
     "SC815": "owner/self without a user role",
     "SC816": "owner/self on an entity that has no owner",
+    "SC817": "relation path to a table the role may not read",
     "SC820": "ACL drift: row-level security, a grant or a policy differs",
 }
 

@@ -67,6 +67,7 @@ _STRINGY = frozenset({"string", "text", "cuid", "uuid", "date", "datetime"})
 class _Ctx:
     def __init__(self, e: Entity, cfg: AclConfig, lookup: Lookup, path: tuple[str, ...]):
         self.e, self.cfg, self.lookup, self.path = e, cfg, lookup, path
+        self.parents: list[tuple[Entity, int]] = []  # tables a relation path reads
 
     def fail(
         self, msg: str, offset: int, hint: str | None = None, code: str = "SC813"
@@ -146,6 +147,7 @@ def _exists(node: E.Node, rel: E.RelRef, ctx: _Ctx) -> str:
         # the parent's key is this row's foreign key column
         return _predicate(node, ctx, ("local", fk.columns[0], rel))
     pf = ctx.field(target, rel.field, rel.field_pos)
+    ctx.parents.append((target, rel.pos))
     if pf.column in fk.ref_columns and len(fk.columns) == 1:
         return _predicate(node, ctx, ("local", fk.columns[0], rel))
     alias = "acl_parent"
@@ -249,10 +251,12 @@ def _compatible(x: _Val, col: _Val, ctx: _Ctx) -> None:
 # ----------------------------------------------------------------------------- entities
 
 
-def owner_condition(e: Entity, cfg: AclConfig, lookup: Lookup) -> tuple[str | None, str]:
+def owner_condition(e: Entity, cfg: AclConfig, lookup: Lookup,
+                    parents: list[tuple[Entity, int]] | None = None) -> tuple[str | None, str]:  # fmt: skip
     """The owned-rows condition (SQL) and where it came from ("rowLevel" / a field name)."""
     if e.acl.row_level is not None:
-        return expression_sql(e.acl.row_level, e, cfg, lookup, ("acl", "rowLevel")), "rowLevel"
+        path = ("acl", "rowLevel")
+        return expression_sql(e.acl.row_level, e, cfg, lookup, path, parents), "rowLevel"
     for name in cfg.owner_fields:
         f = e.field_named(name)
         if f is not None:
@@ -261,8 +265,12 @@ def owner_condition(e: Entity, cfg: AclConfig, lookup: Lookup) -> tuple[str | No
 
 
 def expression_sql(text: str, e: Entity, cfg: AclConfig, lookup: Lookup,
-                   path: tuple[str, ...]) -> str:  # fmt: skip
+                   path: tuple[str, ...],
+                   parents: list[tuple[Entity, int]] | None = None) -> str:  # fmt: skip
+    """The SQL of an expression; the parent tables its relation paths read go to ``parents``."""
     ctx = _Ctx(e, cfg, lookup, path)
+    if parents is not None:
+        ctx.parents = parents
     try:
         node = E.parse(text)
     except E.ExprError as x:
@@ -281,8 +289,9 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
 
     owned: str | None = None
     owner_src = ""
+    owner_parents: list[tuple[Entity, int]] = []
     if e.acl.row_level is not None:
-        owned, owner_src = owner_condition(e, cfg, lookup)
+        owned, owner_src = owner_condition(e, cfg, lookup, owner_parents)
     grants: set[tuple[str, str]] = set()
     policies: list[Policy] = []
     for op, command in COMMANDS:
@@ -297,7 +306,7 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
                     raise AclCompileError("SC815", f"ACL role {role!r} needs [acl.roles] user",
                                           path, None, 'map it: user = "app_user"')  # fmt: skip
                 if owned is None:
-                    owned, owner_src = owner_condition(e, cfg, lookup)
+                    owned, owner_src = owner_condition(e, cfg, lookup, owner_parents)
                 if owned is None:
                     raise AclCompileError(
                         "SC816",
@@ -307,6 +316,7 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
                         None,
                         "add rowLevel, or a field named in [acl] owner_fields",
                     )
+                _check_parents(owner_parents, pg, cfg, ("acl", "rowLevel"))
                 conds.setdefault(pg, []).append(owned)
                 continue
             rr = cfg.row_role(role)
@@ -317,7 +327,9 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
                 parts = []
                 for link in chain:
                     try:
-                        parts.append(expression_sql(link.when, e, cfg, lookup, path))
+                        via: list[tuple[Entity, int]] = []
+                        parts.append(expression_sql(link.when, e, cfg, lookup, path, via))
+                        _check_parents(via, pg, cfg, path)
                     except AclCompileError as x:
                         x.message = f"row role {link.name!r} (when = {link.when!r}): {x.message}"
                         x.offset = None
@@ -361,3 +373,33 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
 
 def _or(conds: list[str]) -> str:
     return conds[0] if len(conds) == 1 else "(" + " OR ".join(conds) + ")"
+
+
+def readers(e: Entity, cfg: AclConfig) -> set[str]:
+    """The PostgreSQL roles that ``e``'s ``read`` list grants SELECT."""
+    out: set[str] = set()
+    for role in e.acl.read:
+        if role in ("owner", "self"):
+            role = "user"
+        elif cfg.row_role(role) is not None:
+            role = row_role_chain(cfg, role)[0]
+        pg = cfg.pg_role(role)
+        if pg is not None:
+            out.add(pg)
+    return out
+
+
+def _check_parents(parents: list[tuple[Entity, int]], pg: str, cfg: AclConfig,
+                   path: tuple[str, ...]) -> None:  # fmt: skip
+    """A relation path reads the parent as the current role: that role needs read on it,
+    or every statement would fail with "permission denied" instead of filtering rows."""
+    for parent, pos in parents:
+        if pg not in readers(parent, cfg):
+            raise AclCompileError(
+                "SC817",
+                f"the relation path to {parent.name} is evaluated as {pg}, which may not read "
+                f"{parent.name} (its read: [{', '.join(parent.acl.read)}])",
+                path,
+                pos if path[-1] == "rowLevel" else None,
+                f"let that role read {parent.name}, or test a field of this entity instead",
+            )
