@@ -218,7 +218,7 @@ def test_relation_path_to_a_parent_the_role_may_not_read(tmp_path: Path) -> None
     assert res.exit_code == 1
     err = the_error(doc)
     assert err["code"] == "SC817"
-    assert (err["line"], err["column"]) == (17, 18)
+    assert (err["line"], err["column"]) == (16, 18)
     assert "app_user" in err["message"] and "Parent" in err["message"]
     assert not (root / ".schemactl").exists()
 

@@ -30,9 +30,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from acl_util import apply, scan_approve
 from psycopg import sql
 
+from acl_util import apply, scan_approve
 from schemactl.model import Entity, Field
 from schemactl.project import load_project
 
