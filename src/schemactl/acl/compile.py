@@ -251,8 +251,12 @@ def _compatible(x: _Val, col: _Val, ctx: _Ctx) -> None:
 # ----------------------------------------------------------------------------- entities
 
 
-def owner_condition(e: Entity, cfg: AclConfig, lookup: Lookup,
-                    parents: list[tuple[Entity, int]] | None = None) -> tuple[str | None, str]:  # fmt: skip
+Parents = list[tuple[Entity, int]]
+
+
+def owner_condition(
+    e: Entity, cfg: AclConfig, lookup: Lookup, parents: Parents | None = None
+) -> tuple[str | None, str]:
     """The owned-rows condition (SQL) and where it came from ("rowLevel" / a field name)."""
     if e.acl.row_level is not None:
         path = ("acl", "rowLevel")
