@@ -827,6 +827,8 @@ def generate(
 
         ppath = prisma if prisma.is_absolute() else config.root / prisma
         wanted[ppath] = render_prisma(baseline_project(data, config.externals))
+        enforced = any(b.get("security") for b in data["baseline"].values())
+        wanted[ppath] = acl_hooks.prisma_note(enforced) + wanted[ppath]  # SPEC §13
     written = 0
     for path, text in wanted.items():
         rel = _rel(config, path)
@@ -889,7 +891,8 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
     if fmt == "prisma":
         from .prisma import render_prisma
 
-        text = render_prisma(pr.project, only={package})
+        text = acl_hooks.prisma_note(config.acl.enforce)  # SPEC §13
+        text += render_prisma(pr.project, only={package})
     else:
         from .sql import render_create
 

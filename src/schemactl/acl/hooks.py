@@ -188,3 +188,17 @@ def preview_sql(config: Config, project: Project, package: str, namespace: str) 
     from .plan import plan_security
 
     return render_up(plan_security([], {}, new, namespace))
+
+
+PRISMA_NOTE = (
+    "// Row-level security: schemactl enforces this project's ACL in PostgreSQL with GRANTs\n"
+    "// and policies (docs/security.md). Prisma cannot express policies, so none appear\n"
+    "// below; they hold for Prisma Client's queries all the same. Connect as the\n"
+    "// application role (never the owner) and set app.user_id / app.tenant_id per\n"
+    "// transaction.\n"
+)
+
+
+def prisma_note(enforced: bool) -> str:
+    """The comment heading a Prisma schema of an enforced project ("" otherwise)."""
+    return PRISMA_NOTE if enforced else ""
