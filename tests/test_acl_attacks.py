@@ -3,6 +3,7 @@ claim tried as a non-owner role (``SET ROLE``) with the app settings set, wrong 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -209,3 +210,51 @@ def test_public_has_no_privilege(db: str) -> None:
         "WHERE table_schema = 'notes' AND grantee = 'PUBLIC'",
     )
     assert rows == [(0,)]
+
+
+def test_force_binds_the_table_owner(db: str) -> None:
+    """An owner that is not a superuser sees no row of a table its ACL closes (`none`)."""
+    superuser_sql(db, "DO $$ BEGIN CREATE ROLE acl_t_owner NOLOGIN; "
+                      "EXCEPTION WHEN duplicate_object THEN NULL; END $$")  # fmt: skip
+    superuser_sql(db, "GRANT USAGE ON SCHEMA notes TO acl_t_owner")
+    superuser_sql(db, "ALTER TABLE notes.secrets OWNER TO acl_t_owner")
+    try:
+        with as_role(db, "acl_t_owner", "u1", "t1") as c:
+            assert ids(c, "secrets") == []  # it holds s1
+            assert attempt(c, "INSERT INTO notes.secrets VALUES ('s9', 't1', 'x')") == "rls"
+    finally:
+        superuser_sql(db, "ALTER TABLE notes.secrets OWNER TO CURRENT_USER")
+    assert superuser_sql(db, "SELECT count(*) FROM notes.secrets") == [(1,)]
+
+
+def test_migrations_created_the_roles_nologin(db: str) -> None:
+    rows = superuser_sql(
+        db,
+        "SELECT rolname, rolcanlogin, rolsuper, rolbypassrls FROM pg_roles "
+        "WHERE rolname IN ('acl_t_anon', 'acl_t_user', 'acl_t_admin', 'acl_t_god') ORDER BY 1",
+    )
+    assert [r[0] for r in rows] == ["acl_t_admin", "acl_t_anon", "acl_t_god", "acl_t_user"]
+    assert all(r[1:] == (False, False, False) for r in rows)
+
+
+def test_a_quoted_literal_is_data_in_the_database(pg_server: Any, tmp_path: Path) -> None:
+    """A string literal full of SQL stays one value: the policy compares with it."""
+    text = """entities:
+  - name: Tag
+    fields:
+      id: {type: string, primary: true}
+      label: {type: string}
+    acl:
+      read: [public_if_shared]
+"""
+    cfg = (
+        '[acl]\nenforce = true\n[acl.roles]\npublic = "acl_t_anon"\n'
+        '[acl.row_roles.public_if_shared]\nrole = "public"\n'
+        "when = \"label = 'x'' OR true OR ''y'\"\n"
+    )
+    with pg_server.fresh_database() as db:
+        build(tmp_path / "q", {"tags": text}, cfg, db)
+        superuser_sql(db, "INSERT INTO tags.tags VALUES ('1', 'x'' OR true OR ''y'), ('2', 'x')")
+        with as_role(db, "acl_t_anon") as c:
+            got = sorted(r[0] for r in c.execute("SELECT id FROM tags.tags").fetchall())
+    assert got == ["1"]

@@ -19,6 +19,10 @@ class EnsureRoles(Op):
 
     roles: tuple[str, ...]
 
+    @property
+    def name(self) -> str:
+        return ", ".join(self.roles)
+
     def reverse(self) -> Op:
         return KeepRoles(self.roles)
 
@@ -28,6 +32,10 @@ class KeepRoles(Op):
     """The reverse of EnsureRoles: nothing (another database of the cluster may use them)."""
 
     roles: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.roles)
 
     def reverse(self) -> Op:
         return EnsureRoles(self.roles)
@@ -88,6 +96,10 @@ class GrantUsage(Op):
     namespace: str
     role: str
 
+    @property
+    def name(self) -> str:
+        return f"USAGE to {self.role}"
+
     def reverse(self) -> Op:
         return RevokeUsage(self.namespace, self.role)
 
@@ -96,6 +108,10 @@ class GrantUsage(Op):
 class RevokeUsage(Op):
     namespace: str
     role: str
+
+    @property
+    def name(self) -> str:
+        return f"USAGE from {self.role}"
 
     def reverse(self) -> Op:
         return GrantUsage(self.namespace, self.role)
@@ -107,6 +123,10 @@ class CreatePolicy(Op):
     table: str
     policy: Policy
 
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
     def reverse(self) -> Op:
         return DropPolicy(self.namespace, self.table, self.policy)
 
@@ -116,6 +136,10 @@ class DropPolicy(Op):
     namespace: str
     table: str
     policy: Policy
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
 
     def reverse(self) -> Op:
         return CreatePolicy(self.namespace, self.table, self.policy)
