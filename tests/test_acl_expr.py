@@ -114,3 +114,15 @@ def test_the_owner_condition_uses_the_first_owner_field() -> None:
     e = dataclasses.replace(DOC)
     cond, src = owner_condition(e, CFG, LOOKUP)
     assert src == "ownerId" and cond == f'("owner_id" = {SETTING_UUID})'
+
+
+def test_lock_header_only_when_a_policy_or_grant_touches_an_existing_table() -> None:
+    from schemactl.acl.ops import EnableRls, EnsureRoles, GrantUsage
+    from schemactl.ops import CreateSchema, CreateTable
+    from schemactl.sql import render_up
+    from schemactl.sql.render import LOCK_HEADER
+
+    assert not render_up([EnsureRoles(("r",)), GrantUsage("app", "r")]).startswith(LOCK_HEADER)
+    fresh = [CreateSchema("app"), CreateTable(DOC), EnableRls("app", "docs")]
+    assert not render_up(fresh).startswith(LOCK_HEADER)
+    assert render_up([EnableRls("app", "docs")]).startswith(LOCK_HEADER)

@@ -207,8 +207,6 @@ def _operand(o: E.Operand, ctx: _Ctx, via: tuple[object, ...] | None) -> _Val:
     if isinstance(o, E.RelRef):
         assert via is not None
         if via[0] == "local":
-            tgt = ctx.lookup(ctx.e.relations[0].target)  # only for the type below
-            del tgt
             local = next(x for x in e.fields if x.column == via[1])
             return _Val(ident(local.column), local.type, "column", local, o.pos)
         alias, target = via[1], via[3]
@@ -292,10 +290,9 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
     from ..diagnostics import did_you_mean
 
     owned: str | None = None
-    owner_src = ""
     owner_parents: list[tuple[Entity, int]] = []
     if e.acl.row_level is not None:
-        owned, owner_src = owner_condition(e, cfg, lookup, owner_parents)
+        owned, _ = owner_condition(e, cfg, lookup, owner_parents)
     grants: set[tuple[str, str]] = set()
     policies: list[Policy] = []
     for op, command in COMMANDS:
@@ -310,7 +307,7 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
                     raise AclCompileError("SC815", f"ACL role {role!r} needs [acl.roles] user",
                                           path, None, 'map it: user = "app_user"')  # fmt: skip
                 if owned is None:
-                    owned, owner_src = owner_condition(e, cfg, lookup, owner_parents)
+                    owned, _ = owner_condition(e, cfg, lookup, owner_parents)
                 if owned is None:
                     raise AclCompileError(
                         "SC816",
@@ -358,7 +355,6 @@ def compile_entity(e: Entity, cfg: AclConfig, lookup: Lookup) -> TableSecurity:
             using = cond if command in ("SELECT", "UPDATE", "DELETE") else None
             check = cond if command in ("INSERT", "UPDATE") else None
             policies.append(Policy(policy_name(command, pg), command, True, (pg,), using, check))
-    del owner_src
     tf = e.field_named(cfg.tenant_field)
     if tf is not None:
         free = set()

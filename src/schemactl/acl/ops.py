@@ -8,6 +8,7 @@ renders them.  None is destructive: a grant or a policy holds no data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..ops import Op
 from .state import Policy
@@ -16,6 +17,8 @@ from .state import Policy
 @dataclass(frozen=True, slots=True)
 class EnsureRoles(Op):
     """Creates the PostgreSQL roles that do not exist yet, NOLOGIN (roles are cluster-wide)."""
+
+    locks_no_table: ClassVar[bool] = True  # schema-wide: no table lock header
 
     roles: tuple[str, ...]
 
@@ -30,6 +33,8 @@ class EnsureRoles(Op):
 @dataclass(frozen=True, slots=True)
 class KeepRoles(Op):
     """The reverse of EnsureRoles: nothing (another database of the cluster may use them)."""
+
+    locks_no_table: ClassVar[bool] = True  # schema-wide: no table lock header
 
     roles: tuple[str, ...]
 
@@ -93,6 +98,7 @@ class RevokeTable(Op):
 
 @dataclass(frozen=True, slots=True)
 class GrantUsage(Op):
+    locks_no_table: ClassVar[bool] = True  # schema-wide: no table lock header
     namespace: str
     role: str
 
@@ -106,6 +112,7 @@ class GrantUsage(Op):
 
 @dataclass(frozen=True, slots=True)
 class RevokeUsage(Op):
+    locks_no_table: ClassVar[bool] = True  # schema-wide: no table lock header
     namespace: str
     role: str
 

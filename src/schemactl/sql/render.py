@@ -83,9 +83,7 @@ def touches_existing_tables(ops: Iterable[Op]) -> bool:
     ops = list(ops)
     created = {(op.entity.namespace, op.entity.table) for op in ops if isinstance(op, CreateTable)}
     for op in ops:
-        if isinstance(op, CreateSchema | DropSchema) or not (
-            hasattr(op, "table") or hasattr(op, "entity")
-        ):
+        if isinstance(op, CreateSchema | DropSchema) or getattr(op, "locks_no_table", False):
             continue  # schema-wide (and role) operations lock no table
         if (
             isinstance(op, AddForeignKey | DropForeignKey)
