@@ -189,3 +189,44 @@ def test_status_reports_policy_and_grant_drift(pg_server: Any, tmp_path: Path) -
             "drift: shop.orders: policy acl_select_acl_p_admin is missing",
             "drift: shop.orders: row-level security is not enabled and forced",
         ]
+
+
+CRM = """entities:
+  - name: Account
+    fields:
+      id: {type: string, primary: true}
+      tenantId: {type: string, required: true}
+      ownerId: {type: string, required: true}
+    acl:
+      read: [owner, admin]
+"""
+DEALS = """entities:
+  - name: Deal
+    fields:
+      id: {type: string, primary: true}
+      tenantId: {type: string, required: true}
+      accountId: {type: string, required: true}
+    relations:
+      - {name: account, type: belongsTo, entity: Account, field: accountId}
+    acl:
+      create: [owner]
+      read: [owner]
+      rowLevel: "account.ownerId = $user.id"
+"""
+
+
+def test_relation_path_across_packages(pg_server: Any, tmp_path: Path) -> None:
+    """A policy of one package reads a table of another: the order of the migrations and
+    the schema USAGE make it work, as a non-owner role."""
+    from acl_util import as_role, attempt, superuser_sql
+
+    root = make_project(tmp_path / "p", {"crm": CRM, "deals": DEALS}, config(True))
+    with pg_server.fresh_database() as url:
+        scan_approve(root)
+        apply(root, url)
+        superuser_sql(url, "INSERT INTO crm.accounts VALUES ('a1', 't1', 'u1'), ('a2', 't1', 'u2')")
+        superuser_sql(url, "INSERT INTO deals.deals VALUES ('d1', 't1', 'a1'), ('d2', 't1', 'a2')")
+        with as_role(url, "acl_p_user", "u1", "t1") as c:
+            assert [r[0] for r in c.execute("SELECT id FROM deals.deals").fetchall()] == ["d1"]
+            assert attempt(c, "INSERT INTO deals.deals VALUES ('d3', 't1', 'a2')") == "rls"
+            assert attempt(c, "INSERT INTO deals.deals VALUES ('d4', 't1', 'a1')") == 1

@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 _MEMO: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
-def enforced(config: Config) -> bool:
-    return config.acl.enforce
-
-
 def _lookup(project: Project) -> Any:
     ext = {e.name: e for e in project.externals}
     owners: dict[str, Entity] = {}

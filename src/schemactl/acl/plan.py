@@ -91,9 +91,3 @@ def plan_security(
     body = list(ops)
     k = 1 if body and isinstance(body[0], CreateSchema) else 0
     return body[:k] + pre + head + body[k:] + usage + tail
-
-
-def security_ops_only(ops: Sequence[Op]) -> list[Op]:
-    from .ops import ACL_OPS
-
-    return [op for op in ops if isinstance(op, ACL_OPS)]

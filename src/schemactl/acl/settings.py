@@ -70,11 +70,6 @@ class AclConfig:
     def known_roles(self) -> list[str]:
         return sorted({k for k, _ in self.roles} | {r.name for r in self.row_roles} | set(BUILTIN))
 
-    def fingerprint(self) -> str:
-        """Everything that changes the compiled SQL, as text (for cache keys)."""
-        return repr((self.roles, self.row_roles, self.tenant_field, self.tenant_setting,
-                     self.user_setting, self.owner_fields, self.cross_tenant))  # fmt: skip
-
 
 def _err(
     source: str, key: str, msg: str, hint: str | None = None, code: str = "SC801"
