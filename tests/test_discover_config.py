@@ -162,7 +162,7 @@ def test_pyproject_without_tool_table_is_ignored(tmp_path: Path) -> None:
             "frobnicate = 1\n",
             "unknown key 'frobnicate'",
             "allowed: packages, registry, migrations, naming, namespaces, owners, external, "
-            "approval, citus",
+            "approval, citus, acl",
         ),
     ],
 )

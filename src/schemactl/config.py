@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .acl.settings import AclConfig, parse_acl
 from .approval import ApprovalPolicy, parse_policy
 from .diagnostics import did_you_mean
 from .errors import ConfigError
@@ -30,6 +31,7 @@ TOP_KEYS = (
     "external",
     "approval",  # signed approvals (SPEC §14): approval.py
     "citus",  # issue 13: read by schemactl.citus
+    "acl",  # SPEC §13, parsed by acl/settings.py
 )
 NAMING_KEYS = ("tables", "columns")
 TABLE_STYLES = ("snake_plural", "snake", "preserve")
@@ -51,6 +53,7 @@ class Config:
     externals: tuple[External, ...] = ()
     approval: ApprovalPolicy = field(default_factory=ApprovalPolicy)  # [approval]
     citus: Any = None  # schemactl.citus.CitusConfig when [citus] is set (issue 13)
+    acl: AclConfig = field(default_factory=AclConfig)  # SPEC §13
 
     @property
     def registry_path(self) -> Path:
@@ -203,6 +206,8 @@ def _parse(root: Path, source: str, t: dict[str, Any]) -> Config:
         from .citus import parse as parse_citus
 
         kw["citus"] = parse_citus(source, t["citus"], t.get("acl"))
+    if "acl" in t:
+        kw["acl"] = parse_acl(source, t["acl"])
     return Config(**kw)
 
 

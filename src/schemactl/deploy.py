@@ -313,6 +313,15 @@ def inspect(
             | {p.namespace for p in pr.project.packages}
         ) - {m.get("namespace", m["package"]) for p in partial for m in reg.records(p)}
         catalog = introspect.read_catalog(conn, schemas)
+        from .acl import drift as acl_drift  # SPEC §13: policy and grant drift
+
+        done = {e.package for e in expected}
+        diags += acl_drift.compare(
+            acl_drift.expected_from_entries(
+                entry for pkg in sorted(done) for entry in reg.baseline(pkg).values()
+            ),
+            acl_drift.read_live(conn, schemas),
+        )
     diags += drift.compare(
         expected,
         catalog,
@@ -388,7 +397,7 @@ def _status_text(
     else:
         assert applied is not None
         n = sum(1 for m in approved if m["id"] in applied)
-        drift = sum(1 for d in diags if d.code in ("SC701", "SC702", "SC703"))
+        drift = sum(1 for d in diags if d.code in ("SC701", "SC702", "SC703", "SC820"))
         lines.append(
             f"database {where}: {n} of {len(approved)} approved migration(s) applied; "
             + (f"{drift} drift finding(s)" if drift else "no drift")

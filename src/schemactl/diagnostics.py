@@ -3,7 +3,8 @@
 Codes are part of the public contract (SPEC §10) and each is documented in
 ``docs/diagnostics.md``; a test keeps the two in sync.  Group by hundreds:
 SC1xx reading files, SC2xx the JSON Schema, SC3xx semantic checks, SC4xx conflicts across
-packages, SC5xx configuration and discovery, SC6xx registry and workflow, SC7xx database.
+packages, SC5xx configuration and discovery, SC6xx registry and workflow, SC7xx database,
+SC8xx access control (SPEC §13).
 """
 
 from __future__ import annotations
@@ -151,6 +152,22 @@ CODES: dict[str, str] = {
     "SC769": "import: cannot add [external] entries to the configuration",
     "SC770": "import: entity renamed to stay unique (note)",
     "SC771": "import: the generated entities file does not validate",
+    # access control (SPEC §13)
+    "SC800": "unknown key in [acl]",
+    "SC801": "invalid [acl] value",
+    "SC802": "invalid PostgreSQL role mapping",
+    "SC803": "[acl.roles] missing while enforced",
+    "SC804": "invalid or looping row role",
+    "SC805": "cross_tenant names an unknown role",
+    "SC810": "ACL expression does not parse",
+    "SC811": "construct not allowed in an ACL expression",
+    "SC812": "unknown variable in an ACL expression",
+    "SC813": "ACL expression names an unknown field or relation, or mistypes",
+    "SC814": "unknown ACL role",
+    "SC815": "owner/self without a user role",
+    "SC816": "owner/self on an entity that has no owner",
+    "SC817": "relation path to a table the role may not read",
+    "SC820": "ACL drift: row-level security, a grant or a policy differs",
 }
 
 

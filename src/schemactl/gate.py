@@ -15,6 +15,7 @@ from .config import Config, load_config
 from .diagnostics import Diagnostic, has_errors
 from .project import load_project
 from .registry import EMPTY_STATE, PENDING, integrity, state_of
+from .registry.records import entry_sums
 from .scan import current_sums
 
 
@@ -61,7 +62,7 @@ def check(
                     )
                 )
         for p in pr.project.packages:
-            base = {k: v["checksum"] for k, v in reg.baseline(p.id).items()}
+            base = entry_sums(reg.baseline(p.id))
             cur = current_sums(pr, p.id)
             if base == cur:
                 continue

@@ -160,13 +160,18 @@ def generate(
 def _prisma_files(config: Config, reg: Registry, prisma: Path) -> dict[Path, str]:
     """``--prisma FILE``: one fragment; ``--prisma DIR`` (an existing folder, or a path
     ending in ``/``): Prisma's multi-file schema, a base file plus one file per package."""
+    from .acl.hooks import prisma_note  # SPEC §13: Prisma cannot express policies
     from .prisma import render_prisma, render_prisma_files
 
     path = prisma if prisma.is_absolute() else config.root / prisma
     project = baseline_project(reg, config.externals)
+    entries = [b for p in reg.packages() for b in reg.baseline(p).values()]
+    note = prisma_note(any(b.get("security") for b in entries))
     if path.is_dir() or str(prisma).endswith(("/", os.sep)):
-        return {path / name: text for name, text in render_prisma_files(project).items()}
-    return {path: render_prisma(project)}
+        files = render_prisma_files(project)
+        files["schema.prisma"] = note + files["schema.prisma"]
+        return {path / name: text for name, text in files.items()}
+    return {path: note + render_prisma(project)}
 
 
 def _rel(config: Config, p: Path) -> str:
@@ -189,9 +194,10 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
     pkg = pr.project.package(package)
     assert pkg is not None
     if fmt == "prisma":
+        from .acl.hooks import prisma_note
         from .prisma import render_prisma
 
-        text = render_prisma(pr.project, only={package})
+        text = prisma_note(config.acl.enforce) + render_prisma(pr.project, only={package})
     elif fmt == "drizzle":
         from .drizzle import render_drizzle
 
@@ -204,6 +210,9 @@ def preview(root: Path, package: str, fmt: str = "sql", config: Config | None = 
             from .citus import preview_sql
 
             text = preview_sql(pkg, config.citus)
+        from .acl.hooks import preview_sql as acl_sql  # SPEC §13: grants and policies
+
+        text += acl_sql(config, pr.project, package, pkg.namespace)
     return Result(
         diagnostics=[d for d in pr.diagnostics if d.severity != "note"], data={"text": text}
     )

@@ -157,6 +157,10 @@ def load_project(
         from .citus import validate as citus_validate
 
         diags += citus_validate(project, config.citus)
+    if config.acl.enforce and not has_errors(diags):  # SPEC §13: compile every ACL
+        from .acl.hooks import check_project
+
+        diags += check_project(config, project)
     diags.sort(key=_diagnostic_order)
     return ProjectResult(config, project, diags, found)
 

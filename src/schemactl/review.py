@@ -21,7 +21,8 @@ from .diagnostics import Diagnostic, has_errors
 from .errors import UsageError
 from .project import ProjectResult, load_project
 from .registry import APPROVED, PENDING, REJECTED, Registry, seal, state_of
-from .scan import baseline_entry, current_sums, now, owned
+from .registry.records import entry_sums
+from .scan import baseline_entry, current_sums, now, owned, security
 
 
 def default_actor(root: Path | None = None) -> str:
@@ -246,12 +247,13 @@ def _approve_one(m: dict[str, Any], reg: Registry, pr: ProjectResult, actor: str
     seal(m)
     base = reg.package(m["package"])["baseline"]
     target = {e.name: e for e in owned(pr, m["package"])}
+    sec = security(pr, m["package"])
     for c in m["changes"]:
         name = c["entity"]
         if c["action"] == "drop":
             base.pop(name, None)
         else:
-            base[name] = baseline_entry(target[name], m["id"])
+            base[name] = baseline_entry(target[name], m["id"], sec.get(name))
 
 
 def _approval_problem(
@@ -275,7 +277,7 @@ def _approval_problem(
             hint="run `schemactl validate`",
         )
     current = state_of(current_sums(pr, pkg))
-    base_now = state_of({k: v["checksum"] for k, v in reg.baseline(pkg).items()})
+    base_now = state_of(entry_sums(reg.baseline(pkg)))
     if current != m["target_state"] or base_now != m["base_state"]:
         return Diagnostic(
             "error",

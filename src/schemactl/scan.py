@@ -24,6 +24,7 @@ from .model import Entity, Field
 from .parallel import fork_map
 from .project import ProjectResult, load_project
 from .registry import PENDING, REJECTED, SUPERSEDED, state_of
+from .registry.records import entry_sums
 from .serialize import entity_from_data, to_data
 
 STAMP = "%Y%m%d%H%M%S"
@@ -34,8 +35,19 @@ def now() -> datetime:
 
 
 def current_sums(pr: ProjectResult, package: str) -> dict[str, str]:
+    """The package's entities' checksums, with their enforced ACL folded in (SPEC §13)."""
+    from .acl import hooks as acl_hooks
+
     p = pr.project.package(package)
-    return {} if p is None else p.owned_checksums()
+    sums = {} if p is None else p.owned_checksums()
+    return acl_hooks.current_sums(pr.config, pr.project, package, sums)
+
+
+def security(pr: ProjectResult, package: str) -> dict[str, dict[str, Any]]:
+    """Entity name -> compiled grants and policies ({} unless the ACL is enforced)."""
+    from .acl import hooks as acl_hooks
+
+    return acl_hooks.entry_data(pr.config, pr.project, package)
 
 
 def owned(pr: ProjectResult, package: str) -> tuple[Entity, ...]:
@@ -65,7 +77,7 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
         touched: list[dict[str, Any]] = []  # summaries of the migrations this scan queued
         for pkg in sorted({p.id for p in pr.project.packages} | set(reg.files)):
             base = reg.baseline(pkg)
-            base_sums = {k: v["checksum"] for k, v in base.items()}
+            base_sums = entry_sums(base)
             sums = current_sums(pr, pkg)
             pending = [m for m in reg.records(pkg) if m["status"] == PENDING]
             if base_sums == sums:
@@ -94,6 +106,9 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
             namespaces[pkg] = ns  # a package whose files are gone keeps its old schema
             current = sorted(owned(pr, pkg), key=lambda e: e.name)
             ops = plan_package(baseline_entities(base), current, namespace=ns)
+            from .acl import hooks as acl_hooks  # SPEC §13: grants and policies, planned too
+
+            ops = acl_hooks.plan_ops(ops, base, config, pr.project, pkg, ns)
             _supersede(pending, when, result, "superseded by a newer plan")
             planned.append((pkg, base, ops))
         ordered = order_migrations([PackageOps(p, ops) for p, _, ops in planned])
@@ -188,6 +203,7 @@ def _record(
     from .sql import render_down, render_up
 
     target = {e.name: e for e in owned(pr, po.package)}
+    sums = current_sums(pr, po.package)
     up, down = render_up(po.ops), render_down(po.ops)
     if pr.config.citus is not None:  # SPEC §15: Citus distribution statements
         from .citus import migration_sql
@@ -200,26 +216,31 @@ def _record(
         "namespace": namespaces.get(po.package, po.package),
         "status": PENDING,
         "created_at": when.isoformat(),
-        "changes": changes(base, target),
+        "changes": changes(base, target, sums),
         "ops": [op_summary(op) for op in po.ops],
         "destructive": bool(reasons),
         "destructive_reasons": reasons,
         "sql": {"up": up, "down": down},
         "sql_checksum": registry.sql_checksum(up, down),
-        "base_state": state_of({k: v["checksum"] for k, v in base.items()}),
-        "target_state": state_of({k: e.checksum for k, e in target.items()}),
+        "base_state": state_of(entry_sums(base)),
+        "target_state": state_of(sums),
     }
 
 
-def changes(base: dict[str, Any], target: dict[str, Entity]) -> list[dict[str, Any]]:
+def changes(
+    base: dict[str, Any], target: dict[str, Entity], sums: dict[str, str]
+) -> list[dict[str, Any]]:
+    """What a migration changes, entity by entity; ``sums`` are the target's effective sums
+    (a change of grants or policies alone is an ``alter`` with equal checksums)."""
     out = []
+    before = entry_sums(base)
     for name in sorted(set(base) | set(target)):
         b, t = base.get(name), target.get(name)
         if b is None:
             action = "create"
         elif t is None:
             action = "drop"
-        elif b["checksum"] == t.checksum:
+        elif before[name] == sums[name]:
             continue
         elif b["definition"]["table"] != t.table:
             action = "rename"
@@ -236,8 +257,11 @@ def changes(base: dict[str, Any], target: dict[str, Entity]) -> list[dict[str, A
     return out
 
 
-def baseline_entry(e: Entity, mid: str) -> dict[str, Any]:
-    return {"checksum": e.checksum, "definition": to_data(e), "migration": mid}
+def baseline_entry(e: Entity, mid: str, sec: dict[str, Any] | None = None) -> dict[str, Any]:
+    entry = {"checksum": e.checksum, "definition": to_data(e), "migration": mid}
+    if sec:
+        entry["security"] = sec
+    return entry
 
 
 def op_summary(op: Any) -> dict[str, Any]:

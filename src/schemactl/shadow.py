@@ -401,6 +401,16 @@ def check(
             m.get("namespace", m["package"]) for m in migrations
         }
         catalog = introspect.read_catalog(conn, schemas)
+        from .acl import drift as acl_drift  # SPEC §13: policies and grants, expressions too
+
+        acl_found = acl_drift.compare(
+            acl_drift.expected_from_entries(
+                entry for pkg in reg.packages() for entry in reg.baseline(pkg).values()
+            ),
+            acl_drift.read_live(conn, schemas),
+            prefix="shadow: ",
+            probe_conn=conn,
+        )
         version = conn.info.parameter_status("server_version") or "?"
     diags = drift.compare(
         entities,
@@ -413,6 +423,7 @@ def check(
         hint="the approved migrations do not produce the approved model: was the SQL in the "
         "registry edited? restore it from git, or plan a migration that fixes it",
     )
+    diags += acl_found
     if not diags:
         diags.append(
             Diagnostic(

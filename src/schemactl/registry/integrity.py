@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Diagnostic
-from .records import APPROVED, EMPTY_STATE, REJECTED, state_of, tampered
+from .records import APPROVED, EMPTY_STATE, REJECTED, entry_sums, state_of, tampered
 from .store import Registry
 
 
@@ -55,7 +55,7 @@ def package_problems(reg: Registry, pkg: str) -> list[Diagnostic]:
             breaks.append(m["id"])
         state = m["target_state"]
     baseline = reg.baseline(pkg)
-    base_state = state_of({k: v["checksum"] for k, v in baseline.items()})
+    base_state = state_of(entry_sums(baseline))
     if breaks or base_state != state:
         where = f" (at {', '.join(breaks)})" if breaks else " (its baseline)"
         out.append(

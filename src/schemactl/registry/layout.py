@@ -237,7 +237,11 @@ def _record_problem(m: Mapping[str, Any]) -> str | None:
 def _entry_problem(entry: Any) -> str | None:
     if not isinstance(entry, Mapping):
         return "is not an object"
-    problem = _typed(entry, {"checksum": _STR, "definition": (dict,), "migration": _STR})
+    problem = _typed(
+        entry,
+        {"checksum": _STR, "definition": (dict,), "migration": _STR},
+        {"security": (dict,)},  # an enforced ACL's compiled grants and policies
+    )
     if problem:
         return problem
     # what commands read of every definition; the rest is checked when an entity is built

@@ -31,6 +31,20 @@ def state_of(sums: Mapping[str, str]) -> str:
 EMPTY_STATE = state_of({})
 
 
+def effective_sum(checksum: str, security: Any) -> str:
+    """An entity's checksum with a digest of its compiled ACL security (SPEC §13) appended
+    when it has one: a change of grants or policies is a change of the package's state."""
+    if not security:
+        return checksum
+    raw = json.dumps(security, sort_keys=True, separators=(",", ":"))
+    return checksum + "+acl:" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def entry_sums(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Entity name -> effective sum of baseline entries (what package states hash)."""
+    return {k: effective_sum(v["checksum"], v.get("security")) for k, v in entries.items()}
+
+
 def sql_checksum(up: str, down: str) -> str:
     h = hashlib.sha256()
     h.update(up.encode("utf-8"))

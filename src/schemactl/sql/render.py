@@ -83,8 +83,8 @@ def touches_existing_tables(ops: Iterable[Op]) -> bool:
     ops = list(ops)
     created = {(op.entity.namespace, op.entity.table) for op in ops if isinstance(op, CreateTable)}
     for op in ops:
-        if isinstance(op, CreateSchema | DropSchema):
-            continue
+        if isinstance(op, CreateSchema | DropSchema) or getattr(op, "locks_no_table", False):
+            continue  # schema-wide (and role) operations lock no table
         if (
             isinstance(op, AddForeignKey | DropForeignKey)
             and (op.fk.ref_namespace, op.fk.ref_table) not in created
@@ -385,6 +385,11 @@ _RENDERERS: dict[type, Callable[..., list[str]]] = {
     SetTableComment: _table_comment,
     SetColumnComment: _column_comment,
 }
+
+# The ACL operations (SPEC §13) render in their own module.
+from .policies import RENDERERS as _ACL_RENDERERS  # noqa: E402
+
+_RENDERERS.update(_ACL_RENDERERS)
 
 __all__ = [
     "LOCK_HEADER",
