@@ -121,20 +121,21 @@ class RichProgress(Progress):
             self.bar = None
 
 
-def auto() -> Progress:
-    """The reporter for this process: see the module docstring."""
+def _style() -> str:
+    """``off``, ``plain`` or ``rich``: ``$SCHEMACTL_PROGRESS``, else rich on a terminal."""
     choice = os.environ.get("SCHEMACTL_PROGRESS", "").strip().lower()
-    if choice == "off":
-        return Progress()
-    if choice == "plain":
-        return LogProgress()
-    if choice == "rich":
-        return RichProgress()
+    if choice in ("off", "plain", "rich"):
+        return choice
     try:
         tty = sys.stderr.isatty()
     except (AttributeError, ValueError):
         tty = False
-    return RichProgress() if tty else LogProgress()
+    return "rich" if tty else "plain"
+
+
+def auto() -> Progress:
+    """The reporter for this process: see the module docstring."""
+    return {"off": Progress, "plain": LogProgress, "rich": RichProgress}[_style()]()
 
 
 # ----------------------------------------------------------------------------- many targets
@@ -285,15 +286,9 @@ class RichFleetProgress(FleetProgress):
 
 def auto_fleet() -> FleetProgress:
     """The fleet reporter for this process, chosen like :func:`auto`."""
-    choice = os.environ.get("SCHEMACTL_PROGRESS", "").strip().lower()
-    if choice == "off":
-        return FleetProgress()
-    if choice == "plain":
-        return LogFleetProgress()
-    if choice == "rich":
-        return RichFleetProgress()
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return RichFleetProgress() if tty else LogFleetProgress()
+    kinds: dict[str, type[FleetProgress]] = {
+        "off": FleetProgress,
+        "plain": LogFleetProgress,
+        "rich": RichFleetProgress,
+    }
+    return kinds[_style()]()
