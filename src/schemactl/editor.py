@@ -1,0 +1,48 @@
+"""Editor support: the JSON Schema an editor validates ``entities.yaml`` with, as you type.
+
+Owns where that schema lives in a project and how an entities file points at it:
+
+- :data:`SCHEMA_PATH`, ``.schemactl/entities.schema.json`` under the root: a committed copy
+  of the published schema (``schemactl schema --out .schemactl/entities.schema.json``).
+  A file in the repository works offline, in every editor, and matches the schemactl
+  version the project uses; re-run the command after upgrading schemactl.
+- :func:`modeline`, the first line ``init`` writes into a new entities file:
+  ``# yaml-language-server: $schema=<relative path to that copy>``, which the YAML
+  language server (VS Code's redhat.vscode-yaml, Neovim, Helix, JetBrains via LSP)
+  resolves relative to the file itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SCHEMA_PATH = ".schemactl/entities.schema.json"
+MODELINE_PREFIX = "# yaml-language-server: $schema="
+
+
+def modeline(entities_file: Path, root: Path) -> str:
+    """The modeline for ``entities_file``: the schema copy of ``root``, as a relative path."""
+    target = root / SCHEMA_PATH
+    rel = os.path.relpath(target, entities_file.parent)
+    return f"{MODELINE_PREFIX}{Path(rel).as_posix()}\n"
+
+
+def write_schema(path: Path) -> bool:
+    """Write the published schema to ``path`` (parents created); False when it was already
+    exactly that, so that a committed copy is not touched needlessly."""
+    from .schema_check import schema_text
+
+    text = schema_text()
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        pass
+    except UnicodeDecodeError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return True
