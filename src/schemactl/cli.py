@@ -115,7 +115,7 @@ def validate(
     packages: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[PACKAGE|FILE]...",
+            metavar="PACKAGE|FILE",
             help="Only these packages; a file path stands for the package holding it "
             "(what the pre-commit hook passes).",
         ),
