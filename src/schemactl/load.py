@@ -296,6 +296,20 @@ def load_text(text: str, file: str) -> Loaded:
         m = e.problem_mark or e.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (1, 1)
         msg = " ".join(str(x) for x in (e.context, e.problem) if x)
+        if "maximum nesting depth" in msg:  # the libyaml of PyYAML 6.0.4 has its own limit
+            return Loaded(
+                None,
+                (
+                    *diags,
+                    err(
+                        "SC105",
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        line,
+                        col,
+                        "entities.yaml needs at most 6 levels",
+                    ),
+                ),
+            )
         return Loaded(None, (*diags, err("SC102", f"malformed YAML: {msg}", line, col)))
     except yaml.YAMLError as e:  # reader errors (control characters...)
         m = getattr(e, "position", None)
