@@ -7,6 +7,8 @@ of a fresh install from the network): pre-commit's own file matching and filenam
 decide what the hooks see.  Proven: an unrelated change runs neither hook; a valid edit
 passes ``validate`` and fails the ``check`` gate until scanned and approved; a broken file
 fails ``validate`` with file:line:col; ``validate`` given paths validates their packages.
+Finally ``pre-commit try-repo`` installs the hook as users get it (``language: python``, from
+this repository, with pip) and runs it on a staged file.
 """
 
 from __future__ import annotations
@@ -200,3 +202,26 @@ def test_validate_finds_the_root_above_the_file(repo: Path, tmp_path: Path) -> N
     import json
 
     assert [p["id"] for p in json.loads(proc.stdout)["packages"]] == ["forum"]
+
+
+def test_pre_commit_installs_the_hook_from_this_repository(repo: Path) -> None:
+    """The hook as users get it: `language: python`, installed by pre-commit from this
+    repository (`pre-commit try-repo`, the working tree as it is), run on a staged file."""
+    if not (REPO / ".git").exists():
+        skip_or_fail(f"{REPO} is not a git checkout: try-repo needs one")
+    path = repo / FORUM
+    path.write_text(path.read_text().replace("type: String", "type: Strnig", 1))
+    _git(repo, "add", FORUM)
+    proc = subprocess.run(
+        [str(BIN / "pre-commit"), "try-repo", str(REPO), "schemactl-validate"],
+        cwd=repo,
+        env=_env(repo),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "schemactl validate" in out and "Failed" in out
+    assert f"{FORUM}:" in out and "unknown field type 'Strnig'" in out
