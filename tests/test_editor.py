@@ -11,6 +11,7 @@ unwritable target (3).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,22 @@ def test_schema_out_refuses_a_directory_and_reports_an_unwritable_target(tmp_pat
     res = run_cli(root, "schema", "--out", "file/schema.json")
     assert res.exit_code == 3 and "cannot write file/schema.json" in res.stderr
     assert "Traceback" not in res.output
+
+
+def test_a_stale_schema_copy_is_a_warning_of_validate_and_check(tmp_path: Path) -> None:
+    root = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", root)
+    assert run_cli(root, "schema", "--out", SCHEMA_PATH).exit_code == 0
+    for command in ("validate", "check"):
+        res = run_cli(root, "--json", command)
+        assert res.exit_code == 0 and json_doc(res)["diagnostics"] == [], res.stdout
+    copy = root / SCHEMA_PATH
+    copy.write_text(SHIPPED.replace('"maxLength"', '"maxLen"', 1), encoding="utf-8")
+    for command in ("validate", "check"):
+        res = run_cli(root, "--json", command)
+        assert res.exit_code == 0, res.stdout  # a warning: the gate still passes
+        (d,) = json_doc(res)["diagnostics"]
+        assert (d["severity"], d["code"], d["file"]) == ("warning", "SC880", SCHEMA_PATH)
+        assert f"schemactl schema --out {SCHEMA_PATH}" in d["hint"]
+    assert run_cli(root, "schema", "--out", SCHEMA_PATH).exit_code == 0
+    assert json_doc(run_cli(root, "--json", "check"))["diagnostics"] == []

@@ -77,6 +77,9 @@ def validate(root: Path, packages: list[str] | None = None) -> Result:
     diags = pr.diagnostics
     if only is not None:
         diags = [d for d in diags if d.package is None or d.package in only]
+    from .editor import stale_copy  # SC880: the editor's schema copy is out of date
+
+    diags = [*diags, *stale_copy(pr.config.root)]
     return Result(diagnostics=diags, packages=packages_json(pr.project, only))
 
 

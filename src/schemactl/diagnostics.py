@@ -91,6 +91,8 @@ CODES: dict[str, str] = {
     "SC711": "no throwaway PostgreSQL for the shadow check",
     "SC712": "shadow check passed (note)",
     "SC713": "database error outside a migration",
+    # 880-899: tooling around schemactl (editor support)
+    "SC880": "the editor's schema copy is out of date",
 }
 
 

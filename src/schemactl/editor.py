@@ -9,13 +9,18 @@ Owns where that schema lives in a project and how an entities file points at it:
 - :func:`modeline`, the first line ``init`` writes into a new entities file:
   ``# yaml-language-server: $schema=<relative path to that copy>``, which the YAML
   language server (VS Code's redhat.vscode-yaml, Neovim, Helix, JetBrains via LSP)
-  resolves relative to the file itself.
+  resolves relative to the file itself;
+- :func:`stale_copy`: the SC880 warning of ``validate`` and ``check`` when that copy exists
+  but is not this schemactl's schema (written by an older release, or edited), since the
+  editor would then accept or refuse other things than schemactl does.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from .diagnostics import Diagnostic
 
 SCHEMA_PATH = ".schemactl/entities.schema.json"
 MODELINE_PREFIX = "# yaml-language-server: $schema="
@@ -46,3 +51,28 @@ def write_schema(path: Path) -> bool:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return True
+
+
+def stale_copy(root: Path) -> list[Diagnostic]:
+    """[SC880 warning] when ``root``'s schema copy differs from the published schema."""
+    from .schema_check import schema_text
+
+    path = root / SCHEMA_PATH
+    try:
+        current = path.read_bytes() == schema_text().encode("utf-8")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return []
+    except OSError:
+        current = False
+    if current:
+        return []
+    return [
+        Diagnostic(
+            "warning",
+            "SC880",
+            f"{SCHEMA_PATH}, the schema editors check entities files with, is not the "
+            "schema of this schemactl",
+            SCHEMA_PATH,
+            hint=f"run `schemactl schema --out {SCHEMA_PATH}` and commit it",
+        )
+    ]

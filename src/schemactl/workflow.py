@@ -645,6 +645,9 @@ def check(root: Path, *, shadow: bool = False, config: Config | None = None) -> 
     pr = load_project(config.root, config=config)
     data = registry.read(config.registry_path)
     diags = list(pr.diagnostics)
+    from .editor import stale_copy  # issue 15: SC880, the editor's schema copy is stale
+
+    diags += stale_copy(config.root)
     if not has_errors(diags):
         idx = _Index(data)
         on_disk = {p.id for p in pr.project.packages}
