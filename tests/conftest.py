@@ -12,7 +12,16 @@ import pytest
 from hypothesis import settings
 
 from deploy_util import approved_template, db_url, project
-from pg import in_ci, pg_db, pg_server, pytest_collection_modifyitems, skip_or_fail
+from npm_deps import ensure_npm_deps
+from pg import (
+    in_ci,
+    pg_db,
+    pg_pool,
+    pg_server,
+    pytest_collection_modifyitems,
+    pytest_generate_tests,
+    skip_or_fail,
+)
 
 # Property tests: a wide random search locally; in CI the same examples every run, so
 # that a red CI is reproducible and never depends on luck (issue 10).
@@ -25,9 +34,11 @@ __all__ = [
     "corpus_dir",
     "db_url",
     "pg_db",
+    "pg_pool",
     "pg_server",
     "project",
     "pytest_collection_modifyitems",
+    "pytest_generate_tests",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +70,10 @@ def corpus_dir() -> Path:
     if not path.is_dir():
         skip_or_fail(f"sample corpus not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def npm_test_deps() -> None:
+    """``npm ci`` in tests/prisma when its node_modules is missing or stale (npm_deps.py), so
+    that the suite on a fresh clone runs the Prisma (and other node-based) checks too."""
+    ensure_npm_deps()

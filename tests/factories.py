@@ -299,7 +299,10 @@ def catalog(
                 " pg_get_constraintdef(k.oid), k.convalidated"
                 " FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
                 " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                f" WHERE {where}",
+                # PostgreSQL 18 records NOT NULL as constraints ('n') named after the table
+                # they were created in (a renamed table keeps the old name): nullability is
+                # compared through pg_attribute.attnotnull above, as introspect.py does.
+                f" WHERE k.contype <> 'n' AND {where}",
                 params,
             ).fetchall()
         }

@@ -1,7 +1,7 @@
 """Validate Prisma schema text with Prisma's own engine (tests/prisma/validate.mjs).
 
-Needs ``node`` and ``npm ci`` run in tests/prisma (``.ci/run`` does that). Without them the
-calling test is skipped, or failed under CI.
+Needs ``node`` and the packages of tests/prisma, which the suite installs itself
+(npm_deps.py). Without them the calling test is skipped, or failed under CI.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from npm_deps import ensure_npm_deps
 from pg import skip_or_fail
 
 PRISMA_DIR = Path(__file__).resolve().parent / "prisma"
@@ -27,6 +28,9 @@ def prisma_validate(schema_text: str | dict[str, str]) -> tuple[bool, str]:
     node = shutil.which("node")
     if node is None:
         skip_or_fail("node is not on PATH: needed to validate Prisma schemas")
+    problem = ensure_npm_deps(PRISMA_DIR)  # the conftest did it already: this is cached
+    if problem is not None:
+        skip_or_fail(problem)
     if not (WASM_PACKAGE / "package.json").is_file():
         skip_or_fail(f"{WASM_PACKAGE} is missing: run `npm ci` in {PRISMA_DIR}")
 

