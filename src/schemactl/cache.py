@@ -7,6 +7,10 @@ parsed nor validated again.  Entries are JSON (never pickle: a cache directory c
 from anywhere), written atomically; an unreadable, foreign or corrupt entry is ignored and
 rebuilt, never trusted.  ``--no-cache`` or ``SCHEMACTL_NO_CACHE=1`` bypasses it.
 
+With the cache off, entries go to a private folder of the process instead, removed at
+exit (``store``): a command still reads back what it built earlier in the same run (a
+load holds a package's drafts only while it checks it), but nothing outlives the run.
+
 Location: a user cache directory, never the project, so ``validate`` and ``preview`` write
 nothing there: ``$SCHEMACTL_CACHE_DIR``, else ``$XDG_CACHE_HOME/schemactl``, else
 ``~/.cache/schemactl``.  Entries are content-addressed, so projects can share the folder;
@@ -40,6 +44,7 @@ def env_enabled() -> bool:
 
 
 enabled = env_enabled()
+_run_dir: str | None = None  # the private folder used while the cache is off
 
 
 def _shape() -> str:
@@ -61,6 +66,22 @@ def directory() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "schemactl"
+
+
+def store() -> Path:
+    """Where entries are read and written: ``directory()``, or with the cache off this
+    process's private folder (made on first use, before any worker is forked, and removed
+    at exit)."""
+    global _run_dir
+    if enabled:
+        return directory()
+    if _run_dir is None or not os.path.isdir(_run_dir):
+        import atexit
+        import shutil
+
+        _run_dir = tempfile.mkdtemp(prefix="schemactl-run-")
+        atexit.register(shutil.rmtree, _run_dir, True)
+    return Path(_run_dir)
 
 
 def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
@@ -117,7 +138,7 @@ def _lossy(doc: dict[str, Any]) -> bool:
 def get(k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
     import orjson
 
-    path = directory() / k[:2] / f"{k}.json"
+    path = store() / k[:2] / f"{k}.json"
     try:
         raw = path.read_bytes()
         doc = orjson.loads(raw)
@@ -134,7 +155,7 @@ def put(k: str, encoded: dict[str, Any]) -> None:
 
     try:
         data = orjson.dumps({"key": k, **encoded})
-        write_atomic(directory() / k[:2] / f"{k}.json", data)
+        write_atomic(store() / k[:2] / f"{k}.json", data)
     except (RuntimeError, TypeError):  # RuntimeError: no home directory to cache in
         pass
 

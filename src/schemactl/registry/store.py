@@ -6,6 +6,10 @@
 temporary file in the folder that is fsynced, renamed into place, and the folder fsynced.
 A crash leaves each file old or new (and perhaps a temporary, which the next writer
 removes under the lock); a killed process's lock is released by the operating system.
+
+A writer of thousands of files (a first ``scan``) need not hold them all: ``stage``
+writes one package's file to its temporary at once and lets its data go; ``write``
+renames it into place with the others, and a failed transaction removes it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ class Registry:
         self.directory = directory
         self.root = root
         self.files: dict[str, dict[str, Any]] = {}
-        self._raw: dict[str, bytes] = {}
+        self._raw: dict[str, bytes] = {}  # each file's bytes as read or written
+        self._staged: dict[str, str] = {}  # package -> its new file, written, not yet in place
 
     # ------------------------------------------------------------------ reading
 
@@ -135,25 +140,69 @@ class Registry:
     # ------------------------------------------------------------------ writing
 
     def write(self) -> list[str]:
-        """Write every package file whose bytes changed; the files written (relative)."""
+        """Write every package file whose bytes changed, and put the staged ones in
+        place; the files written (relative)."""
         written = []
-        for pkg in sorted(self.files):
-            data = self.files[pkg]
-            data["migrations"].sort(key=lambda m: m["id"])
-            if os.environ.get("SCHEMACTL_CHECK_WRITES"):  # the test suite checks our writes
-                problem = layout.shape_problem(data)
-                if problem:
-                    raise AssertionError(f"about to write a malformed registry file: {problem}")
-            raw = layout.dumps(data)
+        renamed = False
+        for pkg in sorted(self.files.keys() | self._staged.keys()):
+            path = layout.package_file(self.directory, pkg)
+            tmp = self._staged.get(pkg)
+            if tmp is not None:
+                os.replace(tmp, path)  # fsynced when staged; the folder once, below
+                del self._staged[pkg]
+                renamed = True
+                written.append(self.file_of(pkg))
+                continue
+            raw = self._bytes(pkg)
             if self._raw.get(pkg) == raw:
                 continue
-            _atomic_write(layout.package_file(self.directory, pkg), raw)
+            _atomic_write(path, raw)
             self._raw[pkg] = raw
             written.append(self.file_of(pkg))
+        if renamed:
+            _fsync_folder(self.directory)
         return written
 
+    def stage(self, package: str) -> str:
+        """Write ``package``'s file now, to a temporary beside it that ``write`` puts in
+        place (``discard`` removes it), and let its data go: this registry holds nothing
+        more of that package, and must not be asked about it again.  The temporary's
+        path, for a forked worker to hand to its parent's ``adopt``."""
+        path = layout.package_file(self.directory, package)
+        tmp = _write_temporary(path, self._bytes(package))
+        self.adopt(package, tmp)
+        return tmp
 
-def _atomic_write(path: Path, raw: bytes) -> None:
+    def adopt(self, package: str, tmp: str) -> None:
+        """Take ``tmp``, staged by ``stage`` (perhaps in a forked worker), as the new file
+        of ``package``."""
+        self.files.pop(package, None)
+        self._raw.pop(package, None)
+        old = self._staged.pop(package, None)
+        if old is not None and old != tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(old)
+        self._staged[package] = tmp
+
+    def discard(self) -> None:
+        """Remove the staged files (the transaction failed, or was a dry run)."""
+        for tmp in self._staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        self._staged.clear()
+
+    def _bytes(self, package: str) -> bytes:
+        data = self.files[package]
+        data["migrations"].sort(key=lambda m: m["id"])
+        if os.environ.get("SCHEMACTL_CHECK_WRITES"):  # the test suite checks our writes
+            problem = layout.shape_problem(data)
+            if problem:
+                raise AssertionError(f"about to write a malformed registry file: {problem}")
+        return layout.dumps(data)
+
+
+def _write_temporary(path: Path, raw: bytes) -> str:
+    """``raw`` in a new, fsynced temporary file beside ``path``, with ``path``'s mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -162,12 +211,26 @@ def _atomic_write(path: Path, raw: bytes) -> None:
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _atomic_write(path: Path, raw: bytes) -> None:
+    tmp = _write_temporary(path, raw)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dfd = os.open(path.parent, os.O_RDONLY)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    dfd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dfd)
     finally:
@@ -253,6 +316,9 @@ def transaction(directory: Path, root: Path, *, dry_run: bool = False) -> Iterat
         if directory.is_dir():
             _remove_stale_temporaries(directory)
         reg = Registry.read(directory, root)
-        yield reg
-        if not dry_run:
-            reg.write()
+        try:
+            yield reg
+            if not dry_run:
+                reg.write()
+        finally:
+            reg.discard()  # what is still staged was not put in place
