@@ -137,3 +137,81 @@ def test_a_dry_run_stages_nothing(generated: Path, tmp_path: Path, fixed_time: N
     assert not (root / ".schemactl" / "registry").exists() or not any(
         (root / ".schemactl" / "registry").iterdir()
     )
+
+
+# --------------------------------------------------------------------------- re-scan
+
+
+@pytest.fixture
+def approved(generated: Path, tmp_path: Path, fixed_time: None) -> Path:
+    from foundation_util import run_cli
+
+    root = _copy(generated, tmp_path / "approved")
+    assert run_cli(root, "scan").exit_code == 0
+    assert run_cli(root, "approve", "all", "--by", "test").exit_code == 0
+    return root
+
+
+def _parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = layout.parse
+
+    def counting(path: Path, raw: bytes, rel: str) -> object:
+        seen.append(path.name)
+        return real(path, raw, rel)
+
+    monkeypatch.setattr(layout, "parse", counting)
+    return seen
+
+
+def test_a_rescan_parses_only_the_registry_file_it_changes(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "enabled", True)
+    before = _registry(approved)
+    _generator().touch_package(approved, 7, n=N, salt=1)
+    seen = _parsed(monkeypatch)
+    res = scan.scan(approved)
+    assert [m["package"] for m in res.migrations] == ["pkg_00007"]
+    assert seen == ["pkg_00007.json"]  # the other 199 were known by their briefs
+    after = _registry(approved)
+    assert {k for k in after if after[k] != before[k]} == {"pkg_00007.json"}
+    assert json.loads(after["pkg_00007.json"])["migrations"][-1]["id"] > max(
+        m["id"] for raw in before.values() for m in json.loads(raw)["migrations"]
+    )  # the newest id still comes after every id, briefed or parsed
+    seen.clear()
+    again = scan.scan(approved)  # nothing changed since: nothing parsed but what is pending
+    assert [m["package"] for m in again.migrations] == ["pkg_00007"]
+    assert _registry(approved) == after
+    assert seen == ["pkg_00007.json"]
+
+
+def test_a_registry_file_changed_behind_schemactls_back_is_parsed_again(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "enabled", True)
+    scan.scan(approved)  # the briefs of every file are kept
+    f = approved / ".schemactl" / "registry" / "pkg_00011.json"
+    data = json.loads(f.read_bytes())
+    entity = sorted(data["baseline"])[0]
+    data["baseline"][entity]["checksum"] = "0" * 64  # as if the baseline were older
+    f.write_bytes(layout.dumps(data))
+    seen = _parsed(monkeypatch)
+    res = scan.scan(approved)
+    assert "pkg_00011.json" in seen
+    assert [m["package"] for m in res.migrations] == ["pkg_00011"]  # planned, not skipped
+    f.write_bytes(b"{ not json")
+    with pytest.raises(Exception, match="pkg_00011"):
+        scan.scan(approved)
+
+
+def test_without_the_cache_every_registry_file_is_parsed(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "enabled", True)
+    scan.scan(approved)
+    monkeypatch.setattr(cache, "enabled", False)
+    seen = _parsed(monkeypatch)
+    res = scan.scan(approved)
+    assert len(seen) == N
+    assert res.migrations == []

@@ -185,13 +185,22 @@ def sealed(salt: str, key: str, body: bytes) -> bytes:
     """An entry whose ``body`` (JSON) carries its salt, its key and its own SHA-256."""
     check = hashlib.sha256(body).hexdigest()
     head = json.dumps({"salt": salt, "key": key, "check": check})
-    return head[:-1].encode() + b', "body": ' + body + b"}"
+    return head[:-1].encode() + _BODY + body + b"}"
 
 
 def unseal(raw: bytes, salt: str, key: str) -> Any:
     """The body of a ``sealed`` entry; None unless salt, key and checksum all match."""
     import orjson
 
+    at = raw.find(_BODY)
+    if at >= 0 and raw.endswith(b"}"):  # as ``sealed`` wrote it: check the body's bytes
+        head = orjson.loads(raw[:at] + b"}")
+        if not isinstance(head, dict) or head.get("salt") != salt or head.get("key") != key:
+            return None
+        body_raw = raw[at + len(_BODY) : -1]
+        if head.get("check") != hashlib.sha256(body_raw).hexdigest():
+            return None
+        return orjson.loads(body_raw)
     doc = orjson.loads(raw)
     if not isinstance(doc, dict) or doc.get("salt") != salt or doc.get("key") != key:
         return None
@@ -199,6 +208,9 @@ def unseal(raw: bytes, salt: str, key: str) -> Any:
     if doc.get("check") != hashlib.sha256(orjson.dumps(body)).hexdigest():
         return None
     return body
+
+
+_BODY = b', "body": '
 
 
 def prune(folder: Path, keep: int, spare: Path) -> None:

@@ -67,10 +67,13 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
         todo: list[str] = []  # the packages to plan, in packageId order
         namespaces = {p.id: p.namespace for p in pr.project.packages}
         touched: list[dict[str, Any]] = []  # summaries of the migrations this scan queued
-        for pkg in sorted({p.id for p in pr.project.packages} | set(reg.files)):
+        for pkg in sorted({p.id for p in pr.project.packages} | set(reg.packages())):
+            sums = current_sums(pr, pkg)
+            brief = reg.brief(pkg)  # what the registry file holds, when known unparsed
+            if brief is not None and brief[0] == sums and all(r[1] != PENDING for r in brief[1]):
+                continue  # at its baseline, nothing pending: the file is not even parsed
             base = reg.baseline(pkg)
             base_sums = {k: v["checksum"] for k, v in base.items()}
-            sums = current_sums(pr, pkg)
             pending = [m for m in reg.records(pkg) if m["status"] == PENDING]
             if base_sums == sums:
                 _supersede(pending, when, result, f"{pkg} is back at its baseline")
