@@ -8,7 +8,7 @@ raises ``ConfigError`` only for an unusable configuration (exit 2).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -45,18 +45,21 @@ def load_project(
     results of packages whose inputs did not change come from the project snapshot
     (``snapshot.py``), and their entities are built only if a command reads them.
 
-    Memory: a package's drafts are held only while it is checked (the cross-package
-    checks see the other packages through ``targets.Target``), and every package's
-    entities are built on first use, from the validation cache (with the cache off, the
-    run's private one: ``cache.store``), so a load is bounded by its largest package."""
+    Memory: in a large project (more than ``LEAN_BYTES`` of entities files) a package's
+    drafts are held only while it is checked (the cross-package checks see the other
+    packages through ``targets.Target``), and every package's entities are built on
+    first use, from the validation cache (with the cache off, the run's entries in
+    memory, compressed: ``cache.memory``), so a load is bounded by its largest package.
+    A smaller project keeps the drafts it reads, which is faster (nothing is decoded
+    twice) and small enough."""
     from . import cache, snapshot
 
     config = config or load_config(root)
     found, diags = discover(config)
     found, clash = package_clashes(found)
     diags += clash
-    cache.store()  # before any worker is forked: they share it
-    keys = _file_keys(found, config)
+    keys, total = _file_keys(found, config)
+    held: dict[str, list[Draft]] | None = None if total > LEAN_BYTES else {}
     key_of = {f.id: k for f, k in zip(found, keys, strict=True)}
     old = snapshot.load(config) if cache.enabled else {}
 
@@ -67,7 +70,7 @@ def load_project(
     # the files that changed since the snapshot: their entities now, for their names
     infos: dict[str, tuple[list[Target], tuple[str, ...]]] = {}  # and relation targets
     file_diags: dict[str, list[Diagnostic]] = {}
-    _read_into([f for f in found if not fresh(f.id)], config, key_of, infos, file_diags)
+    _read_into([f for f in found if not fresh(f.id)], config, key_of, infos, file_diags, held)
     names: dict[str, tuple[str, ...]] = {}
     targets: dict[str, tuple[str, ...]] = {}
     for f in found:
@@ -102,11 +105,14 @@ def load_project(
     for n in twice:
         need.update(definers[n])
     more = [f for f in found if f.id in need and f.id not in infos]
-    _read_into(more, config, key_of, infos, file_diags)
+    _read_into(more, config, key_of, infos, file_diags, held)
     # a name defined more than once: its definitions in full (SC400 shows differences)
     by_id = {f.id: f for f in found}
     twice_pkgs = sorted({p for n in twice for p in definers[n]})
-    full = _drafts_of([by_id[p] for p in twice_pkgs], config, key_of)
+    if held is not None:
+        full = {p: held[p] for p in twice_pkgs}
+    else:
+        full = _drafts_of([by_id[p] for p in twice_pkgs], config, key_of)
     loaded: list[Any] = [
         t for f in found if f.id in infos for t in infos[f.id][0] if t.name not in twice
     ]
@@ -121,7 +127,10 @@ def load_project(
         out = []
         for i in indexes:
             f = redo[i]
-            ds = full.get(f.id) or _drafts_of([f], config, key_of)[f.id]
+            if held is not None:
+                ds = held[f.id]
+            else:
+                ds = full.get(f.id) or _drafts_of([f], config, key_of)[f.id]
             out.append(
                 _settle(f, ds, file_diags[f.id], owners, owner_pkg, config, known, key_of, sig)
             )
@@ -134,7 +143,11 @@ def load_project(
     for f in found:
         st = states.get(f.id) or old[f.id]
         diags += st.diagnostics
-        ents = LazyEntities(partial(_rebuild, f, config, st))
+        ents: Sequence[Entity]
+        if held is not None and f.id in states:
+            ents = tuple(_freeze(d, fk) for d, fk in zip(held.pop(f.id), st.fks(), strict=True))
+        else:
+            ents = LazyEntities(partial(_rebuild, f, config, st))
         refs = st.fk_refs() if len(st.fks_data) == len(st.summary) else None
         packages.append(
             Package(
@@ -199,22 +212,30 @@ def _diagnostic_order(d: Diagnostic) -> tuple[Any, ...]:
     return (*d.sort_key(), d.severity, d.package or "", d.entity or "", d.hint or "")
 
 
-def _file_keys(found: list[Found], config: Config) -> list[str | None]:
-    """The validation cache key of each entities file (None: unreadable, never cached).
-    The bytes are not kept: whatever is built for a key is built from bytes read again
-    and checked against it (``read_all``)."""
+# Above this many bytes of entities files, a load holds no package's drafts but the one it
+# checks (about 7 MB of model per MB of YAML; 16 MB is about 1,800 packages of the
+# benchmark's size).  Below it, keeping them is faster and small enough.
+LEAN_BYTES = 16 << 20
+
+
+def _file_keys(found: list[Found], config: Config) -> tuple[list[str | None], int]:
+    """The validation cache key of each entities file (None: unreadable, never cached),
+    and their total size.  The bytes are not kept: whatever is built for a key is built
+    from bytes read again and checked against it (``read_all``)."""
     from . import cache
 
     naming = (config.table_style, config.column_style)
     keys: list[str | None] = []
+    total = 0
     for f in found:
         try:
             raw = read_capped(f.abs_file)
         except OSError:
             keys.append(None)
             continue
+        total += len(raw)
         keys.append(cache.key(f, raw, naming))
-    return keys
+    return keys, total
 
 
 def _read_into(
@@ -223,19 +244,28 @@ def _read_into(
     key_of: dict[str, str | None],
     infos: dict[str, tuple[list[Target], tuple[str, ...]]],
     file_diags: dict[str, list[Diagnostic]],
+    held: dict[str, list[Draft]] | None,
 ) -> None:
-    """Read ``fs``: keep their ``Target`` summaries, relation targets and diagnostics,
-    never every draft at once; ``key_of`` becomes the key of the bytes read."""
+    """Read ``fs``: keep their ``Target`` summaries, relation targets and diagnostics
+    (and their drafts into ``held``, unless it is None: then never every draft at once);
+    ``key_of`` becomes the key of the bytes read."""
+    from . import cache
 
-    def keep(f: Found, ds: list[Draft], fd: list[Diagnostic], key: str | None) -> Any:
+    def keep(f: Found, ds: list[Draft], fd: list[Diagnostic], key: str | None, doc: Any) -> Any:
         targets = tuple(sorted({r.target for d in ds for r in d.relations}))
-        return [target_of(d) for d in ds], fd, targets, key
+        drafts = None if held is None else doc if doc is not None else ds
+        return [target_of(d) for d in ds], fd, targets, key, drafts
 
     keys = [key_of.get(f.id) for f in fs]
-    for f, res in zip(fs, read_all(fs, config, keys=keys, keep=keep), strict=True):
-        ts, fd, tg, key = res
+    store = held is None or cache.enabled  # held drafts need no entries but the cache's
+    results = read_all(fs, config, keys=keys, keep=keep, store=store)
+    for f, res in zip(fs, results, strict=True):
+        ts, fd, tg, key, drafts = res
         infos[f.id], file_diags[f.id] = (ts, tg), fd
-        key_of[f.id] = key  # the bytes read may be newer than those keyed first
+        if store:
+            key_of[f.id] = key  # the bytes read may be newer than those keyed first
+        if held is not None:
+            held[f.id] = cache.decode(drafts)[0] if isinstance(drafts, dict) else drafts
 
 
 def _drafts_of(
@@ -286,7 +316,8 @@ def read_all(
     raws: list[bytes | None] | None = None,
     *,
     keys: list[str | None] | None = None,
-    keep: Callable[[Found, list[Draft], list[Diagnostic], str | None], Any] | None = None,
+    keep: Callable[[Found, list[Draft], list[Diagnostic], str | None, Any], Any] | None = None,
+    store: bool = True,
 ) -> list[Any]:
     """Load and validate every entities file: from the cache where the file is unchanged,
     else in worker processes when there are many (results keep ``found`` order), each
@@ -294,10 +325,11 @@ def read_all(
     already (a cache entry is always built from the bytes its key was computed from).
     ``keys``: the files' cache keys when the caller has computed them; the bytes read
     here are checked against them, and a file that no longer matches gives None (it
-    changed while schemactl was running).  ``keep(found, drafts, diagnostics, key)``: what
-    to return per file instead, applied where the file is read, so that nothing holds
-    every file's drafts at once; with it, a changed file is read as it is now, and
-    ``key`` is the key of the bytes read."""
+    changed while schemactl was running).  ``keep(found, drafts, diagnostics, key, doc)``:
+    what to return per file instead, applied where the file is read, so that nothing
+    holds every file's drafts at once; with it, a changed file is read as it is now,
+    ``key`` is the key of the bytes read and ``doc`` their ``cache.encode`` form in a
+    worker (else None).  ``store`` off: no entry is read or written."""
     from . import cache
     from .parallel import fork_map
 
@@ -308,6 +340,9 @@ def read_all(
     for i, f in enumerate(found):
         raw = raws[i] if raws is not None else None
         want = keys[i] if keys is not None else None
+        if not store:
+            misses.append((i, None, raw, None))
+            continue
         if want is not None and raw is None:
             k: str | None = want
         else:
@@ -322,15 +357,19 @@ def read_all(
         if hit is None:
             misses.append((i, k, raw, want))
         else:
-            results[i] = keep(f, *hit, k) if keep is not None else hit
+            results[i] = keep(f, *hit, k, None) if keep is not None else hit
     todo = [(found[i], ckey, raw, want) for i, ckey, raw, want in misses]
 
     def work(indexes: list[int], in_worker: bool) -> list[Any]:
         # a worker writes its cache entries and hands results back as plain data
         return _read_chunk([todo[i] for i in indexes], config, in_worker, keep)
 
-    def finish(doc: Any) -> Any:
-        return cache.decode(doc) if keep is None and doc is not None else doc
+    def finish(res: Any) -> Any:
+        if not cache.enabled:  # a worker's entries lived in its memory: it sent them
+            res, k, blob = res
+            if blob is not None:
+                cache.memory[k] = blob
+        return cache.decode(res) if keep is None and res is not None else res
 
     computed = fork_map(len(todo), work, finish=finish)
     for (i, _, _, _), res in zip(misses, computed, strict=True):
@@ -342,7 +381,7 @@ def _read_chunk(
     items: list[tuple[Found, str | None, bytes | None, str | None]],
     config: Config,
     encoded: bool,
-    keep: Callable[[Found, list[Draft], list[Diagnostic], str | None], Any] | None = None,
+    keep: Callable[[Found, list[Draft], list[Diagnostic], str | None, Any], Any] | None = None,
 ) -> list[Any]:
     """Load each file (from its bytes when read already, else read now and checked
     against the key it must have); store the result in the cache under its key (when it
@@ -361,19 +400,22 @@ def _read_chunk(
             now = cache.key(f, raw, naming) if raw is not None else None
             if now != want:
                 if keep is None:
-                    out.append(None)
+                    out.append((None, None, None) if encoded and not cache.enabled else None)
                     continue
                 ckey = now  # read as it is now, under its key
         diags: list[Diagnostic] = []
         drafts = read_package(f, config, diags, raw)
-        wanted = ckey is not None or (encoded and keep is None)
+        wanted = ckey is not None or encoded
         doc = cache.encode(drafts, diags) if wanted else None
         if ckey is not None and doc is not None:
             cache.put(ckey, doc)
         if keep is not None:
-            out.append(keep(f, drafts, diags, ckey))
+            res = keep(f, drafts, diags, ckey, doc if encoded else None)
         else:
-            out.append(doc if encoded else (drafts, diags))
+            res = doc if encoded else (drafts, diags)
+        if encoded and not cache.enabled:  # the entry is in this worker's memory: send it
+            res = (res, ckey, cache.memory.pop(ckey, None) if ckey is not None else None)
+        out.append(res)
     return out
 
 
