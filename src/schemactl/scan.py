@@ -140,7 +140,7 @@ def _plan_and_record(
 
     def plan_of(pkg: str, current: tuple[Entity, ...]) -> list[Any]:
         base = baseline_entities(reg.baseline(pkg))
-        return plan_package(base, current, namespace=namespaces[pkg])
+        return plan_package(base, sorted(current, key=lambda e: e.name), namespace=namespaces[pkg])
 
     def footprints(indexes: list[int], in_worker: bool) -> list[Any]:
         return [footprint(plan_of(todo[i], owned(pr, todo[i]))) for i in indexes]
