@@ -125,13 +125,26 @@ def load(root: Path, *, use_cache: bool, monkeypatch: pytest.MonkeyPatch) -> Pro
     start=st.fixed_dictionaries({p: content for p in PACKAGES[:3]}),
     steps=st.lists(step, min_size=1, max_size=5),
     owners=st.booleans(),
+    lean=st.booleans(),
 )
 def test_a_project_loaded_through_the_snapshot_is_the_project_loaded_afresh(
     start: dict[str, list[str]],
     steps: list[tuple[str, list[str] | None]],
     owners: bool,
+    lean: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """... and a large project's load (``lean``: no drafts held, entities built from the
+    cache on first use) is a small one's (the uncached loads keep their drafts)."""
+    import schemactl.project as project_mod
+
+    lean_bytes = project_mod.LEAN_BYTES
+    real_load = load
+
+    def load_as(root: Path, *, use_cache: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+        monkeypatch.setattr(project_mod, "LEAN_BYTES", 0 if lean and use_cache else lean_bytes)
+        return real_load(root, use_cache=use_cache, monkeypatch=monkeypatch)
+
     root = Path(tempfile.mkdtemp(prefix="schemactl-snapshot-"))
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(root / ".cache"))
     try:
@@ -139,15 +152,15 @@ def test_a_project_loaded_through_the_snapshot_is_the_project_loaded_afresh(
         (root / "schemactl.toml").write_text(config, "utf-8")
         for pkg, items in start.items():
             write(root, pkg, items)
-        assert observed(load(root, use_cache=True, monkeypatch=monkeypatch)) == observed(
-            load(root, use_cache=False, monkeypatch=monkeypatch)
+        assert observed(load_as(root, use_cache=True, monkeypatch=monkeypatch)) == observed(
+            load_as(root, use_cache=False, monkeypatch=monkeypatch)
         )
         for pkg, items in steps:
             write(root, pkg, items)
-            cached = load(root, use_cache=True, monkeypatch=monkeypatch)
+            cached = load_as(root, use_cache=True, monkeypatch=monkeypatch)
             reused = sum(isinstance(p.entities, LazyEntities) for p in cached.project.packages)
             event(f"packages reused from the snapshot: {min(reused, 2)}+")
-            fresh = load(root, use_cache=False, monkeypatch=monkeypatch)
+            fresh = load_as(root, use_cache=False, monkeypatch=monkeypatch)
             assert observed(cached) == observed(fresh), (pkg, items)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -162,21 +175,37 @@ def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_unchanged_packages_are_not_built_until_read(examples: Path) -> None:
+def test_unchanged_packages_are_not_built_until_read(
+    examples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import schemactl.project as project_mod
+
+    monkeypatch.setattr(project_mod, "LEAN_BYTES", 0)  # as in a large project
+    checked: list[str] = []
+    settle = project_mod._settle
+
+    def counting(f: Any, *args: Any) -> Any:
+        checked.append(f.id)
+        return settle(f, *args)
+
+    monkeypatch.setattr(project_mod, "_settle", counting)
     first = load_project(examples)
-    assert not any(isinstance(p.entities, LazyEntities) for p in first.project.packages)
+    # a large project's load holds no package's entities: each is built on first use
+    # (a cold load is bounded by its largest package)
+    assert all(isinstance(p.entities, LazyEntities) for p in first.project.packages)
+    assert not any(p.entities.loaded for p in first.project.packages)  # type: ignore[attr-defined]
+    assert sorted(checked) == sorted(p.id for p in first.project.packages)
+    checked.clear()
+    built = [tuple(p.entities) for p in first.project.packages]  # before the file changes
     f = examples / "packages/forum/seed/schema/entities.yaml"
     f.write_text(f.read_text() + "\n# a comment changes the file, not its entities\n")
     second = load_project(examples)
-    lazy = {p.id: isinstance(p.entities, LazyEntities) for p in second.project.packages}
-    assert lazy["forum"] is False  # changed: loaded afresh
-    assert sum(lazy.values()) >= len(lazy) - 3  # the others wait (or depend on forum)
-    assert not any(p.entities.loaded for p in second.project.packages if lazy[p.id])  # type: ignore[attr-defined]
+    assert "forum" in checked  # changed: checked afresh
+    assert len(checked) <= 3  # the others come from the snapshot (or depend on forum)
+    assert not any(p.entities.loaded for p in second.project.packages)  # type: ignore[attr-defined]
     summaries = [p.entity_summary() for p in second.project.packages]
     assert summaries == [p.entity_summary() for p in first.project.packages]
-    assert [tuple(p.entities) for p in second.project.packages] == [
-        tuple(p.entities) for p in first.project.packages
-    ]
+    assert [tuple(p.entities) for p in second.project.packages] == built
 
 
 @pytest.mark.parametrize(
@@ -255,3 +284,17 @@ def test_a_file_saved_while_the_project_loads_is_read_once(
     cached = load(root, use_cache=True, monkeypatch=monkeypatch)
     fresh = load(root, use_cache=False, monkeypatch=monkeypatch)
     assert observed(cached) == observed(fresh)
+
+
+def test_a_small_project_keeps_what_it_read(examples: Path) -> None:
+    first = load_project(examples)
+    assert not any(isinstance(p.entities, LazyEntities) for p in first.project.packages)
+    f = examples / "packages/forum/seed/schema/entities.yaml"
+    f.write_text(f.read_text() + "\n# a comment changes the file, not its entities\n")
+    second = load_project(examples)
+    lazy = {p.id: isinstance(p.entities, LazyEntities) for p in second.project.packages}
+    assert lazy["forum"] is False  # changed: loaded afresh
+    assert sum(lazy.values()) >= len(lazy) - 3  # the others wait (or depend on forum)
+    assert [tuple(p.entities) for p in second.project.packages] == [
+        tuple(p.entities) for p in first.project.packages
+    ]

@@ -208,6 +208,14 @@ class LazyEntities(Sequence[Entity]):
     def loaded(self) -> bool:
         return self._items is not None
 
+    def build(self) -> tuple[Entity, ...]:
+        """The entities, without keeping them when they are not loaded yet: for a caller
+        that reads each of many packages once, so that it holds one package at a time."""
+        if self._items is not None:
+            return self._items
+        assert self._load is not None
+        return self._load()
+
     @overload
     def __getitem__(self, i: int) -> Entity: ...
     @overload
@@ -247,6 +255,9 @@ class Package:
     metadata_file: str | None = None
     # (name, table, checksum) per entity in file order, known without building entities
     summary: tuple[EntitySummary, ...] | None = None
+    # (namespace, table) each foreign key of its owned entities references, in file order,
+    # known without building entities (a first scan orders packages by them)
+    fk_refs: tuple[tuple[str, str], ...] | None = None
 
     def owned_entities(self) -> tuple[Entity, ...]:
         owned = set(self.owned)
@@ -256,6 +267,13 @@ class Package:
         if self.summary is not None:
             return self.summary
         return tuple((e.name, e.table, e.checksum) for e in self.entities)
+
+    def references(self) -> tuple[tuple[str, str], ...]:
+        if self.fk_refs is not None:
+            return self.fk_refs
+        return tuple(
+            (fk.ref_namespace, fk.ref_table) for e in self.owned_entities() for fk in e.foreign_keys
+        )
 
     def owned_checksums(self) -> dict[str, str]:
         owned = set(self.owned)

@@ -1,7 +1,8 @@
 """The planner: the operations that take one package's approved entities to its current ones.
 
 ``plan_package(old, new, namespace=...)`` diffs two lists of entities of one package;
-``full_create`` is the plan against nothing; ``order_migrations`` orders the plans of
+``full_create`` is the plan against nothing; ``order_migrations`` (``footprint``,
+``migration_order``, ``break_cycle`` for a caller that plans in two passes) orders the plans of
 several packages so that referenced tables exist first and breaks foreign-key cycles.
 
 Rules (SPEC §8, docs/sql.md):
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
 from .model import Check, Entity, Field, ForeignKey, Index
@@ -406,6 +407,70 @@ class PackageOps(NamedTuple):
     ops: list[Op]
 
 
+class Footprint(NamedTuple):
+    """What ordering needs of one migration: the tables it creates (or renames into) and
+    drops, and the tables its added and dropped foreign keys point at (in op order)."""
+
+    creates: tuple[_TableKey, ...]
+    drops: tuple[_TableKey, ...]
+    fk_adds: tuple[_TableKey, ...]
+    fk_drops: tuple[_TableKey, ...]
+
+
+def footprint(ops: Sequence[Op]) -> Footprint:
+    creates: list[_TableKey] = []
+    drops: list[_TableKey] = []
+    adds: list[_TableKey] = []
+    fk_drops: list[_TableKey] = []
+    for op in ops:
+        if isinstance(op, CreateTable):
+            creates.append((op.entity.namespace, op.entity.table))
+        elif isinstance(op, RenameTable):
+            creates.append((op.namespace, op.new))
+        elif isinstance(op, DropTable):
+            drops.append((op.entity.namespace, op.entity.table))
+        elif isinstance(op, AddForeignKey):
+            adds.append((op.fk.ref_namespace, op.fk.ref_table))
+        elif isinstance(op, DropForeignKey):
+            fk_drops.append((op.fk.ref_namespace, op.fk.ref_table))
+    return Footprint(tuple(creates), tuple(drops), tuple(adds), tuple(fk_drops))
+
+
+class Order(NamedTuple):
+    """The application order of several migrations: groups of input indexes, each a
+    single migration or a cycle (whose foreign keys ``break_cycle`` moves), and the
+    table maps ``break_cycle`` needs."""
+
+    groups: list[list[int]]
+    creates: dict[_TableKey, int]
+    drops: dict[_TableKey, int]
+
+
+def migration_order(footprints: Sequence[Footprint]) -> Order:
+    """The order of ``order_migrations`` from the migrations' footprints alone (so that
+    a caller need not hold every migration's operations at once)."""
+    creates: dict[_TableKey, int] = {}
+    drops: dict[_TableKey, int] = {}
+    for i, fp in enumerate(footprints):
+        for t in fp.creates:
+            creates[t] = i
+        for t in fp.drops:
+            drops[t] = i
+    edges: dict[int, set[int]] = defaultdict(set)  # i -> j: i runs before j
+    for j, fp in enumerate(footprints):
+        for t in fp.fk_adds:
+            src = creates.get(t)
+            if src is not None and src != j:
+                edges[src].add(j)
+        for t in fp.fk_drops:
+            src = drops.get(t)
+            if src is not None and src != j:
+                edges[j].add(src)
+    components = _strongly_connected(len(footprints), edges)
+    order = _topological(components, edges)
+    return Order([sorted(comp) for comp in order], creates, drops)
+
+
 def order_migrations(migrations: Sequence[PackageOps]) -> list[PackageOps]:
     """Order migrations of several packages so referenced tables exist before their FKs.
 
@@ -417,41 +482,17 @@ def order_migrations(migrations: Sequence[PackageOps]) -> list[PackageOps]:
     first.  Input order breaks ties; the result is deterministic.
     """
     items = [PackageOps(m.package, list(m.ops)) for m in migrations]
-    creates: dict[_TableKey, int] = {}
-    drops: dict[_TableKey, int] = {}
-    for i, m in enumerate(items):
-        for op in m.ops:
-            if isinstance(op, CreateTable):
-                creates[(op.entity.namespace, op.entity.table)] = i
-            elif isinstance(op, RenameTable):
-                creates[(op.namespace, op.new)] = i
-            elif isinstance(op, DropTable):
-                drops[(op.entity.namespace, op.entity.table)] = i
-    edges: dict[int, set[int]] = defaultdict(set)  # i -> j: i runs before j
-    for j, m in enumerate(items):
-        for op in m.ops:
-            if isinstance(op, AddForeignKey):
-                src = creates.get((op.fk.ref_namespace, op.fk.ref_table))
-                if src is not None and src != j:
-                    edges[src].add(j)
-            elif isinstance(op, DropForeignKey):
-                src = drops.get((op.fk.ref_namespace, op.fk.ref_table))
-                if src is not None and src != j:
-                    edges[j].add(src)
-
-    components = _strongly_connected(len(items), edges)
-    order = _topological(components, edges)
+    order = migration_order([footprint(m.ops) for m in items])
     result: list[PackageOps] = []
-    for comp in order:
-        members = sorted(comp)
+    for members in order.groups:
         if len(members) > 1:
-            _break_cycle(items, members, creates, drops)
+            break_cycle(items, members, order.creates, order.drops)
         result.extend(items[i] for i in members)
     return result
 
 
-def _break_cycle(
-    items: list[PackageOps],
+def break_cycle(
+    items: Mapping[int, PackageOps] | Sequence[PackageOps],
     members: list[int],
     creates: dict[_TableKey, int],
     drops: dict[_TableKey, int],

@@ -8,7 +8,7 @@ raises ``ConfigError`` only for an unusable configuration (exit 2).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +22,7 @@ from .load import load_file, load_raw, read_capped
 from .model import Entity, External, ForeignKey, LazyEntities, Package, Project
 from .naming import PG_TYPES, derived
 from .schema_check import check_document
+from .standins import Target, target_of
 from .validate import Draft, draft_entities
 
 
@@ -42,16 +43,24 @@ def load_project(
 ) -> ProjectResult:
     """Discover, load and check every package.  With the cache on, the cross-package
     results of packages whose inputs did not change come from the project snapshot
-    (``snapshot.py``), and their entities are built only if a command reads them."""
+    (``snapshot.py``), and their entities are built only if a command reads them.
+
+    Memory: in a large project (more than ``LEAN_BYTES`` of entities files) a package's
+    drafts are held only while it is checked (the cross-package checks see the other
+    packages through ``standins.Target``), and every package's entities are built on
+    first use, from the validation cache (with the cache off, the run's entries in
+    memory, compressed: ``cache.memory``), so a load is bounded by its largest package.
+    A smaller project keeps the drafts it reads, which is faster (nothing is decoded
+    twice) and small enough."""
     from . import cache, snapshot
 
     config = config or load_config(root)
     found, diags = discover(config)
     found, clash = package_clashes(found)
     diags += clash
-    keys, raws = _file_keys(found, config) if cache.enabled else ([None] * len(found), [])
+    keys, total = _file_keys(found, config)
+    held: dict[str, list[Draft]] | None = None if total > LEAN_BYTES else {}
     key_of = {f.id: k for f, k in zip(found, keys, strict=True)}
-    raw_of = {f.id: r for f, r in zip(found, raws, strict=False)}
     old = snapshot.load(config) if cache.enabled else {}
 
     def fresh(pid: str) -> bool:
@@ -59,15 +68,15 @@ def load_project(
         return st is not None and key_of[pid] is not None and st.key == key_of[pid]
 
     # the files that changed since the snapshot: their entities now, for their names
-    drafts: dict[str, list[Draft]] = {}
+    infos: dict[str, tuple[list[Target], tuple[str, ...]]] = {}  # and relation targets
     file_diags: dict[str, list[Diagnostic]] = {}
-    _read_into([f for f in found if not fresh(f.id)], config, drafts, file_diags, raw_of)
+    _read_into([f for f in found if not fresh(f.id)], config, key_of, infos, file_diags, held)
     names: dict[str, tuple[str, ...]] = {}
     targets: dict[str, tuple[str, ...]] = {}
     for f in found:
-        if f.id in drafts:
-            names[f.id] = tuple(d.name for d in drafts[f.id])
-            targets[f.id] = tuple(sorted({r.target for d in drafts[f.id] for r in d.relations}))
+        if f.id in infos:
+            names[f.id] = tuple(t.name for t in infos[f.id][0])
+            targets[f.id] = infos[f.id][1]
         else:
             names[f.id], targets[f.id] = old[f.id].names, old[f.id].targets
     definers: dict[str, list[str]] = defaultdict(list)
@@ -92,52 +101,58 @@ def load_project(
     for f in redo:
         for t in targets[f.id]:
             need.update(definers.get(t, ()))
-    for ps in definers.values():
-        if len(ps) > 1:
-            need.update(ps)
-    more = [f for f in found if f.id in need and f.id not in drafts]
-    _read_into(more, config, drafts, file_diags, raw_of)
-    loaded = [d for f in found if f.id in drafts for d in drafts[f.id]]
-    owners, dup = choose_owners(loaded, config.owners)
+    twice = {n for n, ps in definers.items() if len(ps) > 1}
+    for n in twice:
+        need.update(definers[n])
+    more = [f for f in found if f.id in need and f.id not in infos]
+    _read_into(more, config, key_of, infos, file_diags, held)
+    # a name defined more than once: its definitions in full (SC400 shows differences)
+    by_id = {f.id: f for f in found}
+    twice_pkgs = sorted({p for n in twice for p in definers[n]})
+    if held is not None:
+        full = {p: held[p] for p in twice_pkgs}
+    else:
+        full = _drafts_of([by_id[p] for p in twice_pkgs], config, key_of)
+    loaded: list[Any] = [
+        t for f in found if f.id in infos for t in infos[f.id][0] if t.name not in twice
+    ]
+    loaded += [d for p in twice_pkgs for d in full[p] if d.name in twice]
+    chosen, dup = choose_owners(loaded, config.owners)
+    owners = {n: o if isinstance(o, Target) else target_of(o) for n, o in chosen.items()}
     diags += dup
     owner_pkg = {n: owners[n].package if n in owners else ps[0] for n, ps in definers.items()}
     _check_owner_config(config, owner_pkg, diags)
 
-    states: dict[str, snapshot.PackageState] = {}
-    fks_of: dict[str, tuple[tuple[ForeignKey, ...], ...]] = {}
-    for f in redo:
-        ds = drafts[f.id]
-        own = list(file_diags[f.id])
-        fks = _resolve(ds, owners, config, own, known)
-        mine = [d for d in ds if owners.get(d.name) is d]
-        for d in mine:
-            d.extra["fk_names"] = [fk.name for fk in fks.get(id(d), ())]
-        if mine:
-            own += name_collisions({f.namespace: mine})
-        per = tuple(tuple(fks.get(id(d), ())) for d in ds)
-        fks_of[f.id] = per
-        states[f.id] = snapshot.PackageState(
-            key=key_of[f.id] or "",
-            sig=sig.get(f.id, ""),
-            names=names[f.id],
-            targets=targets[f.id],
-            summary=tuple((d.name, d.table, d.checksum) for d in ds),
-            owned=tuple(d.name for d in ds if owner_pkg.get(d.name) == f.id),
-            fks_data=snapshot.encode_fks(per) if cache.enabled else [],
-            diagnostics=tuple(own),
-        )
+    def settle(indexes: list[int], in_worker: bool) -> list[Any]:
+        out = []
+        for i in indexes:
+            f = redo[i]
+            if held is not None:
+                ds = held[f.id]
+            else:
+                ds = full.get(f.id) or _drafts_of([f], config, key_of)[f.id]
+            out.append(
+                _settle(f, ds, file_diags[f.id], owners, owner_pkg, config, known, key_of, sig)
+            )
+        return out
+
+    from .parallel import fork_map
+
+    states = {f.id: st for f, st in zip(redo, fork_map(len(redo), settle), strict=True)}
     packages = []
     for f in found:
         st = states.get(f.id) or old[f.id]
         diags += st.diagnostics
-        if f.id in states:
-            ents: Sequence[Entity] = tuple(
-                _freeze(d, fk) for d, fk in zip(drafts[f.id], fks_of[f.id], strict=True)
-            )
+        ents: Sequence[Entity]
+        if held is not None and f.id in states:
+            ents = tuple(_freeze(d, fk) for d, fk in zip(held.pop(f.id), st.fks(), strict=True))
         else:
             ents = LazyEntities(partial(_rebuild, f, config, st))
+        refs = st.fk_refs() if len(st.fks_data) == len(st.summary) else None
         packages.append(
-            Package(f.id, f.namespace, f.path, f.file, ents, st.owned, f.metadata_file, st.summary)
+            Package(
+                f.id, f.namespace, f.path, f.file, ents, st.owned, f.metadata_file, st.summary, refs
+            )
         )
     if cache.enabled and (states or set(old) != set(key_of)):
         snapshot.store(config, {f.id: states.get(f.id) or old[f.id] for f in found if key_of[f.id]})
@@ -165,41 +180,122 @@ def load_project(
     return ProjectResult(config, project, diags, found)
 
 
+def _settle(
+    f: Found,
+    ds: list[Draft],
+    file_diags: list[Diagnostic],
+    owners: dict[str, Target],
+    owner_pkg: dict[str, str],
+    config: Config,
+    known: list[str],
+    key_of: dict[str, str | None],
+    sig: dict[str, str],
+) -> Any:
+    """The cross-package result of one package: its relations resolved, its constraint
+    names checked, as the ``PackageState`` the snapshot keeps."""
+    from . import snapshot
+
+    own = list(file_diags)
+    fks = _resolve(ds, owners, config, own, known)
+    mine = [d for d in ds if (o := owners.get(d.name)) is not None and o.is_definition(d)]
+    for d in mine:
+        d.extra["fk_names"] = [fk.name for fk in fks.get(id(d), ())]
+    if mine:
+        own += name_collisions({f.namespace: mine})
+    per = tuple(tuple(fks.get(id(d), ())) for d in ds)
+    return snapshot.PackageState(
+        key=key_of[f.id] or "",
+        sig=sig.get(f.id, ""),
+        names=tuple(d.name for d in ds),
+        targets=tuple(sorted({r.target for d in ds for r in d.relations})),
+        summary=tuple((d.name, d.table, d.checksum) for d in ds),
+        owned=tuple(d.name for d in ds if owner_pkg.get(d.name) == f.id),
+        fks_data=snapshot.encode_fks(per),
+        diagnostics=tuple(own),
+    )
+
+
 def _diagnostic_order(d: Diagnostic) -> tuple[Any, ...]:
     """The reading order, and a total one: the result never depends on how it was built."""
     return (*d.sort_key(), d.severity, d.package or "", d.entity or "", d.hint or "")
 
 
-def _file_keys(found: list[Found], config: Config) -> tuple[list[str | None], list[bytes | None]]:
-    """The validation cache key of each entities file (None: unreadable, never cached) and
-    the bytes it was computed from: whatever is built for that key is built from them."""
+# Above this many bytes of entities files, a load holds no package's drafts but the one it
+# checks (about 7 MB of model per MB of YAML; 16 MB is about 1,800 packages of the
+# benchmark's size).  Below it, keeping them is faster and small enough.
+LEAN_BYTES = 16 << 20
+
+
+def _file_keys(found: list[Found], config: Config) -> tuple[list[str | None], int]:
+    """The validation cache key of each entities file (None: unreadable, never cached),
+    and their total size.  The bytes are not kept: whatever is built for a key is built
+    from bytes read again and checked against it (``read_all``)."""
     from . import cache
 
     naming = (config.table_style, config.column_style)
     keys: list[str | None] = []
-    raws: list[bytes | None] = []
+    total = 0
     for f in found:
         try:
             raw = read_capped(f.abs_file)
         except OSError:
             keys.append(None)
-            raws.append(None)
             continue
+        total += len(raw)
         keys.append(cache.key(f, raw, naming))
-        raws.append(raw)
-    return keys, raws
+    return keys, total
 
 
 def _read_into(
     fs: list[Found],
     config: Config,
-    drafts: dict[str, list[Draft]],
+    key_of: dict[str, str | None],
+    infos: dict[str, tuple[list[Target], tuple[str, ...]]],
     file_diags: dict[str, list[Diagnostic]],
-    raw_of: dict[str, bytes | None],
+    held: dict[str, list[Draft]] | None,
 ) -> None:
-    raws = [raw_of.get(f.id) for f in fs]
-    for f, (ds, fd) in zip(fs, read_all(fs, config, raws), strict=True):
-        drafts[f.id], file_diags[f.id] = ds, fd
+    """Read ``fs``: keep their ``Target`` summaries, relation targets and diagnostics
+    (and their drafts into ``held``, unless it is None: then never every draft at once);
+    ``key_of`` becomes the key of the bytes read."""
+    from . import cache
+
+    def keep(f: Found, ds: list[Draft], fd: list[Diagnostic], key: str | None, doc: Any) -> Any:
+        targets = tuple(sorted({r.target for d in ds for r in d.relations}))
+        drafts = None if held is None else doc if doc is not None else ds
+        return [target_of(d) for d in ds], fd, targets, key, drafts
+
+    keys = [key_of.get(f.id) for f in fs]
+    store = held is None or cache.enabled  # held drafts need no entries but the cache's
+    results = read_all(fs, config, keys=keys, keep=keep, store=store)
+    for f, res in zip(fs, results, strict=True):
+        ts, fd, tg, key, drafts = res
+        infos[f.id], file_diags[f.id] = (ts, tg), fd
+        if store:
+            key_of[f.id] = key  # the bytes read may be newer than those keyed first
+        if held is not None:
+            held[f.id] = cache.decode(drafts)[0] if isinstance(drafts, dict) else drafts
+
+
+def _drafts_of(
+    fs: list[Found], config: Config, key_of: dict[str, str | None]
+) -> dict[str, list[Draft]]:
+    """The drafts of ``fs`` from the validation cache (else parsed), each from the bytes
+    its key was computed from."""
+    out: dict[str, list[Draft]] = {}
+    keys = [key_of.get(f.id) for f in fs]
+    for f, res in zip(fs, read_all(fs, config, keys=keys), strict=True):
+        if res is None:
+            raise _changed(f)
+        out[f.id] = res[0]
+    return out
+
+
+def _changed(f: Found) -> Exception:
+    from .errors import OperationalError
+
+    return OperationalError(
+        f"{f.file} changed while schemactl was running", hint="run the command again", code="SC000"
+    )
 
 
 def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
@@ -207,11 +303,8 @@ def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
     cache, or parsed again) with the stored foreign keys.  The file must still be the
     one the command loaded: it may be read long after (``apply`` waits on a database)."""
     from . import cache
-    from .errors import OperationalError
 
-    changed = OperationalError(
-        f"{f.file} changed while schemactl was running", hint="run the command again", code="SC000"
-    )
+    changed = _changed(f)
     try:
         raw = read_capped(f.abs_file)
     except OSError:
@@ -226,63 +319,111 @@ def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
 
 
 def read_all(
-    found: list[Found], config: Config, raws: list[bytes | None] | None = None
-) -> list[tuple[list[Draft], list[Diagnostic]]]:
+    found: list[Found],
+    config: Config,
+    raws: list[bytes | None] | None = None,
+    *,
+    keys: list[str | None] | None = None,
+    keep: Callable[[Found, list[Draft], list[Diagnostic], str | None, Any], Any] | None = None,
+    store: bool = True,
+) -> list[Any]:
     """Load and validate every entities file: from the cache where the file is unchanged,
-    else in worker processes when there are many (results keep ``found`` order).  ``raws``:
-    the files' bytes when the caller has read them already (a cache entry is always built
-    from the bytes its key was computed from)."""
+    else in worker processes when there are many (results keep ``found`` order), each
+    ``(drafts, diagnostics)``.  ``raws``: the files' bytes when the caller has read them
+    already (a cache entry is always built from the bytes its key was computed from).
+    ``keys``: the files' cache keys when the caller has computed them; the bytes read
+    here are checked against them, and a file that no longer matches gives None (it
+    changed while schemactl was running).  ``keep(found, drafts, diagnostics, key, doc)``:
+    what to return per file instead, applied where the file is read, so that nothing
+    holds every file's drafts at once; with it, a changed file is read as it is now,
+    ``key`` is the key of the bytes read and ``doc`` their ``cache.encode`` form in a
+    worker (else None).  ``store`` off: no entry is read or written."""
     from . import cache
     from .parallel import fork_map
 
-    results: list[tuple[list[Draft], list[Diagnostic]] | None] = [None] * len(found)
-    misses: list[tuple[int, str | None, bytes | None]] = []
+    results: list[Any] = [None] * len(found)
+    # index, cache key, bytes (None: the worker reads them), the key they must have
+    misses: list[tuple[int, str | None, bytes | None, str | None]] = []
     naming = (config.table_style, config.column_style)
     for i, f in enumerate(found):
         raw = raws[i] if raws is not None else None
-        if not cache.enabled:
-            misses.append((i, None, raw))
+        want = keys[i] if keys is not None else None
+        if not store:
+            misses.append((i, None, raw, None))
             continue
-        if raw is None:
-            try:
-                raw = read_capped(f.abs_file)
-            except OSError:
-                misses.append((i, None, None))
-                continue
-        k = cache.key(f, raw, naming)
-        hit = cache.get(k)
-        if hit is None:
-            misses.append((i, k, raw))
+        if want is not None and raw is None:
+            k: str | None = want
         else:
-            results[i] = hit
-    todo = [(found[i], ckey, raw) for i, ckey, raw in misses]
+            if raw is None:
+                try:
+                    raw = read_capped(f.abs_file)
+                except OSError:
+                    misses.append((i, None, None, want))
+                    continue
+            k = cache.key(f, raw, naming)
+        hit = cache.get(k) if k is not None else None
+        if hit is None:
+            misses.append((i, k, raw, want))
+        else:
+            results[i] = keep(f, *hit, k, None) if keep is not None else hit
+    todo = [(found[i], ckey, raw, want) for i, ckey, raw, want in misses]
 
     def work(indexes: list[int], in_worker: bool) -> list[Any]:
         # a worker writes its cache entries and hands results back as plain data
-        return _read_chunk([todo[i] for i in indexes], config, in_worker)
+        return _read_chunk([todo[i] for i in indexes], config, in_worker, keep)
 
-    computed = fork_map(len(todo), work, finish=cache.decode)
-    for (i, _, _), res in zip(misses, computed, strict=True):
+    def finish(res: Any) -> Any:
+        if not cache.enabled:  # a worker's entries lived in its memory: it sent them
+            res, k, blob = res
+            if blob is not None:
+                cache.memory[k] = blob
+        return cache.decode(res) if keep is None and res is not None else res
+
+    computed = fork_map(len(todo), work, finish=finish)
+    for (i, _, _, _), res in zip(misses, computed, strict=True):
         results[i] = res
-    return [r if r is not None else ([], []) for r in results]
+    return results
 
 
 def _read_chunk(
-    items: list[tuple[Found, str | None, bytes | None]], config: Config, encoded: bool
+    items: list[tuple[Found, str | None, bytes | None, str | None]],
+    config: Config,
+    encoded: bool,
+    keep: Callable[[Found, list[Draft], list[Diagnostic], str | None, Any], Any] | None = None,
 ) -> list[Any]:
-    """Load each file (from its bytes when read already); store the result in the cache
-    under its key (when it has one); return the results as objects, or as ``cache.encode``
-    data for a worker to hand back."""
+    """Load each file (from its bytes when read already, else read now and checked
+    against the key it must have); store the result in the cache under its key (when it
+    has one); return ``keep``'s result, or the results as objects, or as
+    ``cache.encode`` data for a worker to hand back (None for a file that changed)."""
     from . import cache
 
+    naming = (config.table_style, config.column_style)
     out: list[Any] = []
-    for f, ckey, raw in items:
+    for f, ckey, raw, want in items:
+        if raw is None and want is not None:
+            try:
+                raw = read_capped(f.abs_file)
+            except OSError:
+                raw = None
+            now = cache.key(f, raw, naming) if raw is not None else None
+            if now != want:
+                if keep is None:
+                    out.append((None, None, None) if encoded and not cache.enabled else None)
+                    continue
+                ckey = now  # read as it is now, under its key
         diags: list[Diagnostic] = []
         drafts = read_package(f, config, diags, raw)
-        doc = cache.encode(drafts, diags) if encoded or ckey is not None else None
+        wanted = ckey is not None or encoded
+        doc = cache.encode(drafts, diags) if wanted else None
         if ckey is not None and doc is not None:
             cache.put(ckey, doc)
-        out.append(doc if encoded else (drafts, diags))
+        if keep is not None:
+            res = keep(f, drafts, diags, ckey, doc if encoded else None)
+        else:
+            res = doc if encoded else (drafts, diags)
+        if encoded and not cache.enabled:  # the entry is in this worker's memory: send it
+            res = (res, ckey, cache.memory.pop(ckey, None) if ckey is not None else None)
+        out.append(res)
     return out
 
 
@@ -353,7 +494,7 @@ def _pg_type(typ: str, precision: int | None = None, scale: int | None = None) -
 
 def _resolve(
     drafts: list[Draft],
-    owners: dict[str, Draft],
+    owners: dict[str, Target],
     config: Config,
     diags: list[Diagnostic],
     known: list[str],
@@ -395,12 +536,8 @@ def _resolve(
                 )
                 continue
             if r.kind in ("hasOne", "hasMany"):
-                if (
-                    target is not None
-                    and r.field is not None
-                    and not any(f.name == r.field for f in target.fields)
-                ):
-                    guess = did_you_mean(r.field, [f.name for f in target.fields])
+                if target is not None and r.field is not None and r.field not in target.field_names:
+                    guess = did_you_mean(r.field, list(target.field_names))
                     err(
                         "SC308",
                         f"relation {r.name}: {r.target} has no field {r.field!r}",
@@ -413,30 +550,25 @@ def _resolve(
             if local is None:
                 continue  # reported by validate
             if target is not None:
-                tfields = {f.name: f for f in target.fields}
                 if r.references is not None:
-                    ref = tfields.get(r.references)
-                    if ref is None:
-                        guess = did_you_mean(r.references, list(tfields))
+                    if r.references not in target.field_names:
+                        guess = did_you_mean(r.references, list(dict.fromkeys(target.field_names)))
                         err(
                             "SC308",
                             f"relation {r.name}: {r.target} has no field {r.references!r}",
                             f"did you mean '{guess}'?" if guess else None,
                         )
                         continue
-                    is_key = (
-                        (target.primary_key == (ref.name,))
-                        or ref.unique
-                        or any(ix.unique and ix.fields == (ref.name,) for ix in target.indexes)
-                    )
-                    if not is_key:
+                    tkey = target.key_field(r.references)
+                    if tkey is None:  # neither the primary key nor unique
                         err(
                             "SC314",
-                            f"relation {r.name}: {r.target}.{ref.name} is neither the "
+                            f"relation {r.name}: {r.target}.{r.references} is neither the "
                             "primary key nor unique",
                             "mark it `unique: true`",
                         )
                         continue
+                    ref = tkey
                 else:
                     if len(target.primary_key) != 1:
                         err(
@@ -445,7 +577,10 @@ def _resolve(
                             "key; name the referenced field with `references:`",
                         )
                         continue
-                    ref = tfields[target.primary_key[0]]
+                    pk = target.key_field(target.primary_key[0])
+                    if pk is None:  # validate reports a key that names no field
+                        continue
+                    ref = pk
                 ref_type = _pg_type(ref.type, ref.precision, ref.scale)
                 ref_ns, ref_table, ref_col, ref_pkg = (
                     target.namespace,

@@ -20,7 +20,7 @@ from . import registry
 from .commands import Result, packages_json
 from .config import Config, load_config
 from .diagnostics import Diagnostic, has_errors
-from .model import Entity, Field
+from .model import Entity, Field, LazyEntities
 from .parallel import fork_map
 from .project import ProjectResult, load_project
 from .registry import PENDING, REJECTED, SUPERSEDED, state_of
@@ -51,8 +51,14 @@ def security(pr: ProjectResult, package: str) -> dict[str, dict[str, Any]]:
 
 
 def owned(pr: ProjectResult, package: str) -> tuple[Entity, ...]:
+    """A package's owned entities, built for this use only when they are not loaded (a
+    scan reads each package once or twice, and need not hold them all)."""
     p = pr.project.package(package)
-    return () if p is None else p.owned_entities()
+    if p is None:
+        return ()
+    names = set(p.owned)
+    ents = p.entities.build() if isinstance(p.entities, LazyEntities) else p.entities
+    return tuple(e for e in ents if e.name in names)
 
 
 def baseline_entities(base: dict[str, dict[str, Any]]) -> list[Entity]:
@@ -68,17 +74,18 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
         result.migrations = []
         result.messages.append("validation failed: nothing planned, registry unchanged")
         return result
-    from .plan import PackageOps, order_migrations, plan_package
-
     when = now()
     with registry.transaction(config.registry_path, config.root, dry_run=dry_run) as reg:
-        planned: list[tuple[str, dict[str, Any], list[Any]]] = []
+        todo: list[str] = []  # the packages to plan, in packageId order
         namespaces = {p.id: p.namespace for p in pr.project.packages}
         touched: list[dict[str, Any]] = []  # summaries of the migrations this scan queued
-        for pkg in sorted({p.id for p in pr.project.packages} | set(reg.files)):
+        for pkg in sorted({p.id for p in pr.project.packages} | set(reg.packages())):
+            sums = current_sums(pr, pkg)
+            brief = reg.brief(pkg)  # what the registry file holds, when known unparsed
+            if brief is not None and brief[0] == sums and all(r[1] != PENDING for r in brief[1]):
+                continue  # at its baseline, nothing pending: the file is not even parsed
             base = reg.baseline(pkg)
             base_sums = entry_sums(base)
-            sums = current_sums(pr, pkg)
             pending = [m for m in reg.records(pkg) if m["status"] == PENDING]
             if base_sums == sums:
                 _supersede(pending, when, result, f"{pkg} is back at its baseline")
@@ -104,47 +111,112 @@ def scan(root: Path, *, dry_run: bool = False, config: Config | None = None) -> 
                 (v["definition"]["namespace"] for v in base.values()), pkg
             )
             namespaces[pkg] = ns  # a package whose files are gone keeps its old schema
-            current = sorted(owned(pr, pkg), key=lambda e: e.name)
-            ops = plan_package(baseline_entities(base), current, namespace=ns)
-            from .acl import hooks as acl_hooks  # SPEC §13: grants and policies, planned too
-
-            ops = acl_hooks.plan_ops(ops, base, config, pr.project, pkg, ns)
             _supersede(pending, when, result, "superseded by a newer plan")
-            planned.append((pkg, base, ops))
-        ordered = order_migrations([PackageOps(p, ops) for p, _, ops in planned])
-        bases = {p: b for p, b, _ in planned}
-        first = next_stamp(reg.newest_id(), when)
-        ids = [new_id(first + timedelta(seconds=i), po.package) for i, po in enumerate(ordered)]
-
-        def build(indexes: list[int], in_worker: bool) -> list[Any]:
-            import orjson
-
-            out = []
-            for i in indexes:
-                po = ordered[i]
-                rec = _record(pr, po, bases[po.package], namespaces, ids[i], when)
-                out.append(orjson.dumps(rec) if in_worker else rec)
-            return out
-
-        def finish(item: Any) -> Any:
-            import orjson
-
-            return orjson.loads(item)
-
-        # rendering SQL is per package: spread over workers, whose records come back as JSON
-        for rec in fork_map(len(ordered), build, finish=finish):
-            reg.package(rec["package"])["migrations"].append(rec)
-            touched.append(registry.summary(rec))
-            flag = " (destructive)" if rec["destructive"] else ""
+            todo.append(pkg)
+        summaries = _plan_and_record(pr, reg, todo, namespaces, when, stage=not dry_run)
+        for s in summaries:
+            touched.append(s)
+            flag = " (destructive)" if s["destructive"] else ""
             result.messages.append(
-                f"{rec['id']}: planned {len(rec['changes'])} change(s) for {rec['package']}{flag}"
+                f"{s['id']}: planned {len(s['changes'])} change(s) for {s['package']}{flag}"
             )
         result.migrations = touched
-    if not planned and not result.messages:
+    if not todo and not result.messages:
         result.messages.append("no changes: every package matches its baseline or its plan")
     if dry_run:
         result.messages.append("dry run: registry not written")
     return result
+
+
+def _plan_and_record(
+    pr: ProjectResult,
+    reg: registry.Registry,
+    todo: list[str],
+    namespaces: dict[str, str],
+    when: datetime,
+    *,
+    stage: bool,
+) -> list[dict[str, Any]]:
+    """Plan ``todo``'s migrations, order them, give them ids, render their SQL and add
+    their records to the registry; a summary of each, in application order.
+
+    In two passes over worker processes, so that no process holds every package's
+    entities, operations and records at once (a first scan of 10,000 packages): the
+    first plans each package and keeps only what ordering needs (``plan.footprint``); the
+    second plans each package again (a cycle's packages together), renders it and, unless
+    ``stage`` is off (a dry run), writes its registry file to a staged temporary
+    (``Registry.stage``), handing back only the record's summary."""
+    import orjson
+
+    from .acl import hooks as acl_hooks
+    from .plan import PackageOps, break_cycle, footprint, migration_order, plan_package
+
+    def plan_of(pkg: str, current: tuple[Entity, ...]) -> list[Any]:
+        entries, ns = reg.baseline(pkg), namespaces[pkg]
+        base = baseline_entities(entries)
+        ops = plan_package(base, sorted(current, key=lambda e: e.name), namespace=ns)
+        # SPEC §13: grants and policies, planned like columns
+        return acl_hooks.plan_ops(ops, entries, pr.config, pr.project, pkg, ns)
+
+    def footprints(indexes: list[int], in_worker: bool) -> list[Any]:
+        return [footprint(plan_of(todo[i], owned(pr, todo[i]))) for i in indexes]
+
+    fps: list[Any] = [_created(pr, pkg) if not reg.baseline(pkg) else None for pkg in todo]
+    rest = [i for i, fp in enumerate(fps) if fp is None]
+    for i, fp in zip(
+        rest, fork_map(len(rest), lambda ix, w: footprints([rest[k] for k in ix], w)), strict=True
+    ):
+        fps[i] = fp
+    order = migration_order(fps)
+    flat = [i for group in order.groups for i in group]
+    first = next_stamp(reg.newest_id(), when)
+    ids = {i: new_id(first + timedelta(seconds=k), todo[i]) for k, i in enumerate(flat)}
+
+    def build(indexes: list[int], in_worker: bool) -> list[Any]:
+        out: list[Any] = []
+        for g in indexes:
+            members = order.groups[g]
+            current = {i: owned(pr, todo[i]) for i in members}
+            items = {i: PackageOps(todo[i], plan_of(todo[i], current[i])) for i in members}
+            if len(members) > 1:
+                break_cycle(items, members, order.creates, order.drops)
+            done: list[Any] = []
+            for i in members:
+                pkg = todo[i]
+                rec = _record(pr, items[i], current[i], reg.baseline(pkg), namespaces, ids[i], when)
+                summary = registry.summary(rec)
+                if stage:
+                    reg.package(pkg)["migrations"].append(rec)
+                    done.append((pkg, reg.stage(pkg), summary, None))
+                else:
+                    done.append((pkg, None, summary, rec))
+            out.append(orjson.dumps(done) if in_worker else done)
+        return out
+
+    out: list[dict[str, Any]] = []
+    done: list[Any]
+    for done in fork_map(len(order.groups), build, finish=orjson.loads):
+        for pkg, tmp, summary, rec in done:
+            if tmp is not None:
+                reg.adopt(pkg, tmp)
+            else:
+                reg.package(pkg)["migrations"].append(rec)
+            out.append(summary)
+    return out
+
+
+def _created(pr: ProjectResult, pkg: str) -> Any:
+    """The ``plan.footprint`` of a package's first migration (against an empty baseline:
+    it creates each owned table and adds each foreign key), from the package's summary,
+    without building its entities."""
+    from .plan import Footprint
+
+    p = pr.project.package(pkg)
+    if p is None:
+        return Footprint((), (), (), ())
+    owned = set(p.owned)
+    creates = tuple((p.namespace, t) for n, t, _ in p.entity_summary() if n in owned)
+    return Footprint(creates, (), p.references(), ())
 
 
 def _supersede(
@@ -194,6 +266,7 @@ def new_id(stamp: datetime, package: str) -> str:
 def _record(
     pr: ProjectResult,
     po: Any,
+    current: tuple[Entity, ...],
     base: dict[str, Any],
     namespaces: dict[str, str],
     mid: str,
@@ -202,7 +275,7 @@ def _record(
     """The pending migration record of one package's planned operations."""
     from .sql import render_down, render_up
 
-    target = {e.name: e for e in owned(pr, po.package)}
+    target = {e.name: e for e in current}
     sums = current_sums(pr, po.package)
     up, down = render_up(po.ops), render_down(po.ops)
     if pr.config.citus is not None:  # SPEC §15: Citus distribution statements

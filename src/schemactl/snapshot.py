@@ -53,6 +53,17 @@ class PackageState:
     def fks(self) -> tuple[tuple[ForeignKey, ...], ...]:
         return tuple(tuple(_fk(x) for x in per) for per in self.fks_data)
 
+    def fk_refs(self) -> tuple[tuple[str, str], ...]:
+        """``Package.fk_refs``: what the foreign keys of its owned entities reference."""
+        owned = set(self.owned)
+        ns, table = _FK.index("ref_namespace"), _FK.index("ref_table")
+        return tuple(
+            (x[ns], x[table])
+            for (name, _, _), per in zip(self.summary, self.fks_data, strict=True)
+            if name in owned
+            for x in per
+        )
+
 
 def encode_fks(fks: tuple[tuple[ForeignKey, ...], ...]) -> list[list[list[Any]]]:
     return [[[getattr(fk, a) for a in _FK] for fk in per] for per in fks]

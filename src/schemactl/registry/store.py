@@ -6,6 +6,14 @@
 temporary file in the folder that is fsynced, renamed into place, and the folder fsynced.
 A crash leaves each file old or new (and perhaps a temporary, which the next writer
 removes under the lock); a killed process's lock is released by the operating system.
+
+A writer of thousands of files (a first ``scan``) need not hold them all: ``stage``
+writes one package's file to its temporary at once and lets its data go; ``write``
+renames it into place with the others, and a failed transaction removes it.
+
+A file whose bytes have a brief (``briefs``: what ``scan`` reads of it, kept in the user
+cache) is parsed only when asked for more (``files``, ``baseline``, ``records``...), so a
+re-scan after one change parses only what it changes.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 
 from ..diagnostics import did_you_mean
 from ..errors import OperationalError, UsageError
-from . import layout
+from . import briefs, layout
 from .records import APPROVED
 
 LOCK_TIMEOUT = 60.0  # seconds; the environment variable SCHEMACTL_LOCK_TIMEOUT overrides it
@@ -31,8 +39,12 @@ class Registry:
     def __init__(self, directory: Path, root: Path) -> None:
         self.directory = directory
         self.root = root
-        self.files: dict[str, dict[str, Any]] = {}
-        self._raw: dict[str, bytes] = {}
+        self._files: dict[str, dict[str, Any]] = {}  # parsed
+        self._unparsed: dict[str, Path] = {}  # packages known by their brief alone
+        self._briefs: dict[str, briefs.Brief] = {}  # of the unparsed packages
+        self._known: dict[str, tuple[str, briefs.Brief]] = {}  # package -> digest, brief
+        self._raw: dict[str, bytes] = {}  # each file's bytes as read or written
+        self._staged: dict[str, str] = {}  # package -> its new file, written, not yet in place
 
     # ------------------------------------------------------------------ reading
 
@@ -57,6 +69,9 @@ class Registry:
                 f"cannot read the registry folder {reg.rel(directory)}: {e.strerror}",
                 code="SC000",
             ) from None
+        use_briefs = briefs.enabled()
+        stored = briefs.load(directory) if use_briefs else {}
+        missed = False
         for name in names:
             if name.startswith(".") or not name.endswith(layout.SUFFIX):
                 continue
@@ -67,10 +82,52 @@ class Registry:
                 raise OperationalError(
                     f"cannot read registry file {reg.rel(path)}: {e.strerror}", code="SC000"
                 ) from None
+            digest = briefs.digest(name, raw) if use_briefs else ""
+            brief = stored.get(digest) if use_briefs else None
+            if brief is not None and briefs.valid(brief):
+                package = name[: -len(layout.SUFFIX)]
+                reg._unparsed[package] = path
+                reg._briefs[package] = brief
+                reg._known[package] = (digest, brief)
+                reg._raw[package] = raw
+                continue
             data = layout.parse(path, raw, reg.rel(path))
-            reg.files[data["package"]] = data
+            reg._files[data["package"]] = data
             reg._raw[data["package"]] = raw
+            if use_briefs:
+                reg._known[data["package"]] = (digest, briefs.of(data))
+                missed = True
+        if missed or len(stored) != len(reg._known):
+            reg._remember()
         return reg
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        """Every package file's data by packageId (parsing those not parsed yet)."""
+        for package in list(self._unparsed):
+            self._parse(package)
+        return self._files
+
+    def _parse(self, package: str) -> dict[str, Any]:
+        path = self._unparsed.pop(package)
+        del self._briefs[package]
+        data = layout.parse(path, self._raw[package], self.rel(path))
+        self._files[package] = data
+        return data
+
+    def _data(self, package: str) -> dict[str, Any] | None:
+        if package in self._unparsed:
+            return self._parse(package)
+        return self._files.get(package)
+
+    def brief(self, package: str) -> briefs.Brief | None:
+        """What ``scan`` needs of a package's file, when it is known without parsing it:
+        ``[baseline checksums, [[id, status, base_state, target_state], ...]]``."""
+        return self._briefs.get(package)
+
+    def _remember(self) -> None:
+        if briefs.enabled():
+            briefs.store(self.directory, dict(self._known.values()))
 
     def rel(self, path: Path) -> str:
         try:
@@ -82,21 +139,21 @@ class Registry:
         return self.rel(layout.package_file(self.directory, package))
 
     def packages(self) -> list[str]:
-        return sorted(self.files)
+        return sorted(self._files.keys() | self._unparsed.keys())
 
     def package(self, package: str) -> dict[str, Any]:
         """The data of one package's file, made (empty) on first use."""
-        data = self.files.get(package)
+        data = self._data(package)
         if data is None:
-            data = self.files[package] = layout.empty(package)
+            data = self._files[package] = layout.empty(package)
         return data
 
     def baseline(self, package: str) -> dict[str, dict[str, Any]]:
-        data = self.files.get(package)
+        data = self._data(package)
         return data["baseline"] if data is not None else {}
 
     def records(self, package: str) -> list[dict[str, Any]]:
-        data = self.files.get(package)
+        data = self._data(package)
         return data["migrations"] if data is not None else []
 
     def all_records(self) -> list[dict[str, Any]]:
@@ -123,7 +180,9 @@ class Registry:
         )
 
     def newest_id(self) -> str | None:
-        return max((m["id"] for d in self.files.values() for m in d["migrations"]), default=None)
+        parsed = (m["id"] for d in self._files.values() for m in d["migrations"])
+        briefed = (r[0] for b in self._briefs.values() for r in b[1])
+        return max((*parsed, *briefed), default=None)
 
     def owner_of(self, entity: str) -> str | None:
         """The package whose baseline holds ``entity``."""
@@ -135,25 +194,75 @@ class Registry:
     # ------------------------------------------------------------------ writing
 
     def write(self) -> list[str]:
-        """Write every package file whose bytes changed; the files written (relative)."""
+        """Write every package file whose bytes changed, and put the staged ones in
+        place; the files written (relative)."""
         written = []
-        for pkg in sorted(self.files):
-            data = self.files[pkg]
-            data["migrations"].sort(key=lambda m: m["id"])
-            if os.environ.get("SCHEMACTL_CHECK_WRITES"):  # the test suite checks our writes
-                problem = layout.shape_problem(data)
-                if problem:
-                    raise AssertionError(f"about to write a malformed registry file: {problem}")
-            raw = layout.dumps(data)
+        renamed = False
+        # a file known by its brief alone was not asked for, so not changed
+        for pkg in sorted(self._files.keys() | self._staged.keys()):
+            path = layout.package_file(self.directory, pkg)
+            tmp = self._staged.get(pkg)
+            if tmp is not None:
+                os.replace(tmp, path)  # fsynced when staged; the folder once, below
+                del self._staged[pkg]
+                renamed = True
+                written.append(self.file_of(pkg))
+                continue
+            raw = self._bytes(pkg)
             if self._raw.get(pkg) == raw:
                 continue
-            _atomic_write(layout.package_file(self.directory, pkg), raw)
+            _atomic_write(path, raw)
             self._raw[pkg] = raw
+            if briefs.enabled():
+                self._known[pkg] = (briefs.digest(path.name, raw), briefs.of(self._files[pkg]))
             written.append(self.file_of(pkg))
+        if renamed:
+            _fsync_folder(self.directory)
+        if written:
+            self._remember()
         return written
 
+    def stage(self, package: str) -> str:
+        """Write ``package``'s file now, to a temporary beside it that ``write`` puts in
+        place (``discard`` removes it), and let its data go: this registry holds nothing
+        more of that package, and must not be asked about it again.  The temporary's
+        path, for a forked worker to hand to its parent's ``adopt``."""
+        path = layout.package_file(self.directory, package)
+        tmp = _write_temporary(path, self._bytes(package))
+        self.adopt(package, tmp)
+        return tmp
 
-def _atomic_write(path: Path, raw: bytes) -> None:
+    def adopt(self, package: str, tmp: str) -> None:
+        """Take ``tmp``, staged by ``stage`` (perhaps in a forked worker), as the new file
+        of ``package``."""
+        self._files.pop(package, None)
+        self._raw.pop(package, None)
+        self._known.pop(package, None)
+        old = self._staged.pop(package, None)
+        if old is not None and old != tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(old)
+        self._staged[package] = tmp
+
+    def discard(self) -> None:
+        """Remove the staged files (the transaction failed, or was a dry run)."""
+        for tmp in self._staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        self._staged.clear()
+
+    def _bytes(self, package: str) -> bytes:
+        data = self._files[package]
+        data["migrations"].sort(key=lambda m: m["id"])
+        if os.environ.get("SCHEMACTL_CHECK_WRITES"):  # the test suite checks our writes
+            problem = layout.shape_problem(data)
+            if problem:
+                raise AssertionError(f"about to write a malformed registry file: {problem}")
+        return layout.dumps(data)
+
+
+def _write_temporary(path: Path, raw: bytes) -> str:
+    """``raw`` in a new, fsynced temporary file beside ``path``, with ``path``'s mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -162,12 +271,26 @@ def _atomic_write(path: Path, raw: bytes) -> None:
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _atomic_write(path: Path, raw: bytes) -> None:
+    tmp = _write_temporary(path, raw)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dfd = os.open(path.parent, os.O_RDONLY)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    dfd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dfd)
     finally:
@@ -253,6 +376,9 @@ def transaction(directory: Path, root: Path, *, dry_run: bool = False) -> Iterat
         if directory.is_dir():
             _remove_stale_temporaries(directory)
         reg = Registry.read(directory, root)
-        yield reg
-        if not dry_run:
-            reg.write()
+        try:
+            yield reg
+            if not dry_run:
+                reg.write()
+        finally:
+            reg.discard()  # what is still staged was not put in place

@@ -1,0 +1,227 @@
+"""A first scan of a large project holds one package at a time (SPEC §12, memory budget):
+its two passes (``scan._plan_and_record``) give exactly the registry of planning every
+package at once, and the staged registry files are all-or-nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from schemactl import cache, scan
+from schemactl.model import LazyEntities
+from schemactl.plan import PackageOps, footprint, order_migrations, plan_package
+from schemactl.project import load_project
+from schemactl.registry import layout
+from schemactl.sql import render_down, render_up
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+N = 200  # more than parallel.MIN_ITEMS, and past package 96, whose foreign keys form a cycle
+
+
+def _generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("bench_generate", BENCH / "generate.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_generate"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("scale") / "repo"
+    _generator().generate(root, N, drizzle=False)
+    return root
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _registry(root: Path) -> dict[str, bytes]:
+    folder = root / ".schemactl" / "registry"
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def fixed_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(scan, "now", lambda: WHEN)
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("jobs,lean", [("1", True), ("3", True), ("3", False)])
+def test_a_first_scan_equals_planning_every_package_at_once(
+    generated: Path,
+    tmp_path: Path,
+    fixed_time: None,
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: str,
+    lean: bool,
+) -> None:
+    import schemactl.project as project_mod
+
+    if lean:  # as in a large project: no package's drafts or entities held
+        monkeypatch.setattr(project_mod, "LEAN_BYTES", 0)
+    monkeypatch.setenv("SCHEMACTL_JOBS", jobs)
+    monkeypatch.setattr(cache, "enabled", True)
+    root = _copy(generated, tmp_path / "repo")
+    res = scan.scan(root)
+    assert not [d for d in res.diagnostics if d.severity == "error"]
+    files = _registry(root)
+    assert len(files) == N
+    if lean:  # nothing was kept: no package's entities were built into the project
+        pr = load_project(root)
+        assert all(isinstance(p.entities, LazyEntities) for p in pr.project.packages)
+
+    # the straightforward way: every package's plan in memory, ordered at once
+    monkeypatch.setattr(cache, "enabled", False)
+    pr = load_project(root)
+    plans = [
+        PackageOps(p.id, plan_package([], p.owned_entities(), namespace=p.namespace))
+        for p in sorted(pr.project.packages, key=lambda p: p.id)
+    ]
+    ordered = order_migrations(plans)
+    records = [json.loads(files[f"{po.package}.json"])["migrations"][0] for po in ordered]
+    assert [r["package"] for r in records] == [po.package for po in ordered]
+    assert [r["id"] for r in records] == sorted(r["id"] for r in records)  # application order
+    for po, rec in zip(ordered, records, strict=True):
+        assert rec["sql"] == {"up": render_up(po.ops), "down": render_down(po.ops)}, po.package
+    # the cycle's forward foreign keys moved into the later migration, as order_migrations does
+    moved = [po for po in ordered if any(getattr(op, "existing_table", False) for op in po.ops)]
+    assert moved
+    # byte for byte: the registry of the other job count, without the cache, lean or not
+    other = _copy(generated, tmp_path / "other")
+    monkeypatch.setenv("SCHEMACTL_JOBS", "3" if jobs == "1" else "1")
+    monkeypatch.setattr(project_mod, "LEAN_BYTES", 1 << 40 if lean else 0)
+    scan.scan(other)
+    assert _registry(other) == files
+
+
+def test_a_new_packages_footprint_comes_from_its_summary(generated: Path, fixed_time: None) -> None:
+    pr = load_project(generated)
+    for p in pr.project.packages:
+        quick = scan._created(pr, p.id)
+        full = footprint(plan_package([], p.owned_entities(), namespace=p.namespace))
+        assert [sorted(x) for x in quick] == [sorted(x) for x in full], p.id
+
+
+def test_a_failed_scan_leaves_no_staged_file(
+    generated: Path, tmp_path: Path, fixed_time: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _copy(generated, tmp_path / "repo")
+    calls = 0
+    real = layout.dumps
+
+    def failing(data: object) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls == 150:  # well into the scan: many files are staged already
+            raise RuntimeError("disk full")
+        return real(data)  # type: ignore[arg-type]
+
+    monkeypatch.setenv("SCHEMACTL_JOBS", "1")
+    monkeypatch.setattr(layout, "dumps", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        scan.scan(root)
+    folder = root / ".schemactl" / "registry"
+    assert not folder.exists() or not any(folder.iterdir())  # neither files nor temporaries
+    monkeypatch.setattr(layout, "dumps", real)
+    scan.scan(root)
+    assert len(_registry(root)) == N
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_a_dry_run_stages_nothing(generated: Path, tmp_path: Path, fixed_time: None) -> None:
+    root = _copy(generated, tmp_path / "repo")
+    res = scan.scan(root, dry_run=True)
+    assert len(res.migrations) == N
+    assert not (root / ".schemactl" / "registry").exists() or not any(
+        (root / ".schemactl" / "registry").iterdir()
+    )
+
+
+# --------------------------------------------------------------------------- re-scan
+
+
+@pytest.fixture
+def approved(generated: Path, tmp_path: Path, fixed_time: None) -> Path:
+    from foundation_util import run_cli
+
+    root = _copy(generated, tmp_path / "approved")
+    assert run_cli(root, "scan").exit_code == 0
+    assert run_cli(root, "approve", "all", "--by", "test").exit_code == 0
+    return root
+
+
+def _parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = layout.parse
+
+    def counting(path: Path, raw: bytes, rel: str) -> object:
+        seen.append(path.name)
+        return real(path, raw, rel)
+
+    monkeypatch.setattr(layout, "parse", counting)
+    return seen
+
+
+def test_a_rescan_parses_only_the_registry_file_it_changes(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "enabled", True)
+    before = _registry(approved)
+    _generator().touch_package(approved, 7, n=N, salt=1)
+    seen = _parsed(monkeypatch)
+    res = scan.scan(approved)
+    assert [m["package"] for m in res.migrations] == ["pkg_00007"]
+    assert seen == ["pkg_00007.json"]  # the other 199 were known by their briefs
+    after = _registry(approved)
+    assert {k for k in after if after[k] != before[k]} == {"pkg_00007.json"}
+    assert json.loads(after["pkg_00007.json"])["migrations"][-1]["id"] > max(
+        m["id"] for raw in before.values() for m in json.loads(raw)["migrations"]
+    )  # the newest id still comes after every id, briefed or parsed
+    seen.clear()
+    again = scan.scan(approved)  # nothing changed since: nothing parsed but what is pending
+    assert [m["package"] for m in again.migrations] == ["pkg_00007"]
+    assert _registry(approved) == after
+    assert seen == ["pkg_00007.json"]
+
+
+def test_a_registry_file_changed_behind_schemactls_back_is_parsed_again(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "enabled", True)
+    scan.scan(approved)  # the briefs of every file are kept
+    f = approved / ".schemactl" / "registry" / "pkg_00011.json"
+    data = json.loads(f.read_bytes())
+    entity = sorted(data["baseline"])[0]
+    data["baseline"][entity]["checksum"] = "0" * 64  # as if the baseline were older
+    f.write_bytes(layout.dumps(data))
+    seen = _parsed(monkeypatch)
+    res = scan.scan(approved)
+    assert "pkg_00011.json" in seen
+    assert [m["package"] for m in res.migrations] == ["pkg_00011"]  # planned, not skipped
+    f.write_bytes(b"{ not json")
+    with pytest.raises(Exception, match="pkg_00011"):
+        scan.scan(approved)
+
+
+def test_without_the_cache_every_registry_file_is_parsed(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "enabled", True)
+    scan.scan(approved)
+    monkeypatch.setattr(cache, "enabled", False)
+    seen = _parsed(monkeypatch)
+    res = scan.scan(approved)
+    assert len(seen) == N
+    assert res.migrations == []
