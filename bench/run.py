@@ -633,6 +633,41 @@ def report(m: dict[str, Any], res: dict[str, Any], scale: dict[str, Any] | None)
             verdict(v_ms <= BUDGETS["version_ms"]),
         ),
     ]
+    sparse = res.get("_sparse")
+    if sparse is not None:
+        rows.append(
+            ratio_row(
+                "scan cold vs drizzle-kit, few relations",
+                sparse,
+                "<= 0.5x",
+                sparse.ratio("wall") <= BUDGETS["scan"],
+            )
+        )
+    growth = res.get("growth")
+    if growth is not None:
+        rows.append(
+            (
+                f"registry growth, {growth['rounds']} rounds x {res['packages']:,} changes",
+                f"{growth['per_migration_bytes'] / 1024:.2f} KB/migration",
+                f"{growth['start_bytes'] / 1e6:.1f} -> {growth['end_bytes'] / 1e6:.1f} MB",
+                "",
+                "",
+                "< 4 KB",
+                verdict(growth["per_migration_bytes"] < 4096),
+            )
+        )
+    if scale:
+        rows.append(
+            (
+                f"peak RSS, cold scan at {scale['packages']:,} packages",
+                f"{scale['peak_rss_mb']['scan']:.0f} MB",
+                "",
+                "",
+                "",
+                "< 600 MB",
+                verdict(scale["peak_rss_mb"]["scan"] < BUDGETS["scale_rss_mb"]),
+            )
+        )
     head = ("measure", "schemactl", "reference", "ratio", "cpu ratio", "budget", "result")
     widths = [max(len(str(r[i])) for r in (head, *rows)) for i in range(len(head))]
 
@@ -683,41 +718,6 @@ def report(m: dict[str, Any], res: dict[str, Any], scale: dict[str, Any] | None)
             f"  peak RSS      validate {scale['peak_rss_mb']['validate']:.0f} MB, "
             f"scan {scale['peak_rss_mb']['scan']:.0f} MB",
         ]
-    sparse = res.get("_sparse")
-    if sparse is not None:
-        rows.append(
-            ratio_row(
-                "scan cold vs drizzle-kit, few relations",
-                sparse,
-                "<= 0.5x",
-                sparse.ratio("wall") <= BUDGETS["scan"],
-            )
-        )
-    growth = res.get("growth")
-    if growth is not None:
-        rows.append(
-            (
-                f"registry growth, {growth['rounds']} rounds x {res['packages']:,} changes",
-                f"{growth['per_migration_bytes'] / 1024:.2f} KB/migration",
-                f"{growth['start_bytes'] / 1e6:.1f} -> {growth['end_bytes'] / 1e6:.1f} MB",
-                "",
-                "",
-                "< 4 KB",
-                verdict(growth["per_migration_bytes"] < 4096),
-            )
-        )
-    if scale:
-        rows.append(
-            (
-                f"peak RSS, cold scan at {scale['packages']:,} packages",
-                f"{scale['peak_rss_mb']['scan']:.0f} MB",
-                "",
-                "",
-                "",
-                "< 600 MB",
-                verdict(scale["peak_rss_mb"]["scan"] < BUDGETS["scale_rss_mb"]),
-            )
-        )
     passed = all(r[-1] == "PASS" for r in rows)
     out += ["", f"budgets: {'all PASS' if passed else 'some FAIL'}"]
     return "\n".join(out)
