@@ -40,7 +40,7 @@ def _rel(config: Config, p: Path) -> str:
 
 
 @contextlib.contextmanager
-def _database_errors(doing: str) -> Iterator[None]:
+def database_errors(doing: str) -> Iterator[None]:
     """A psycopg error outside a migration (permissions, a dropped connection) -> exit 3."""
     import psycopg
 
@@ -146,7 +146,7 @@ def apply_to(
         return db.connect(url, purpose=purpose, timeout=connect_timeout)
 
     if dry_run:
-        with connect("apply --dry-run") as conn, _database_errors("reading"):
+        with connect("apply --dry-run") as conn, database_errors("reading"):
             missing = not history.exists(conn)
             applied = applying.canonical_history(history.read(conn), migrations)
         diags = applying.verify_applied(reg, applied)
@@ -176,12 +176,12 @@ def apply_to(
         progress.info(f"waiting up to {lock_timeout:g}s for the apply lock (held by {who})")
 
     with (
-        _database_errors("taking the apply lock"),
+        database_errors("taking the apply lock"),
         connect("apply lock") as lock_conn,
         dblock.advisory_lock(lock_conn, timeout=lock_timeout, on_wait=waiting),
         connect("apply") as conn,
     ):
-        with _database_errors("creating or reading schemactl.history"):
+        with database_errors("creating or reading schemactl.history"):
             history.ensure(conn)
             applied = applying.canonical_history(history.read(conn), migrations)
         diags = applying.verify_applied(reg, applied)
@@ -202,7 +202,7 @@ def apply_to(
                 ],
             )
         outcome = applying.run(conn, pending, progress, applied_by=actor)
-        with _database_errors("reading schemactl.history"):
+        with database_errors("reading schemactl.history"):
             after = applying.canonical_history(history.read(conn), migrations)
     result = Result(
         migrations=_summaries(migrations, after),
@@ -302,7 +302,7 @@ def inspect(
     files = {p.id: p.file for p in pr.project.packages}
     with (
         db.connect(url, purpose="status", timeout=connect_timeout) as conn,
-        _database_errors("reading the catalog"),
+        database_errors("reading the catalog"),
     ):
         applied = applying.canonical_history(history.read(conn), approved)
         diags = applying.verify_applied(reg, applied)
@@ -413,7 +413,7 @@ def shadow_check(config: Config, pr: ProjectResult, reg: registry.Registry) -> l
     from . import shadow
 
     files = {p.id: p.file for p in pr.project.packages}
-    with _database_errors("running the shadow check"):
+    with database_errors("running the shadow check"):
         return shadow.check(
             reg,
             externals=config.externals,

@@ -146,6 +146,15 @@ def load_text(text: str, file: str) -> Loaded:
     def err(code: str, msg: str, line: int, col: int, hint: str | None = None) -> Diagnostic:
         return Diagnostic("error", code, msg, file, line, col, hint=hint)
 
+    def too_deep(line: int, col: int) -> Diagnostic:
+        return err(
+            "SC105",
+            f"nesting deeper than {MAX_DEPTH} levels",
+            line,
+            col,
+            "entities.yaml needs at most 6 levels",
+        )
+
     if _CONTENT.search(text) is None:  # nothing but blank lines and comments
         return Loaded(
             None,
@@ -249,15 +258,7 @@ def load_text(text: str, file: str) -> Loaded:
                         root = value
                     if container is not None:
                         if len(stack) >= MAX_DEPTH:
-                            raise _Abort(
-                                err(
-                                    "SC105",
-                                    f"nesting deeper than {MAX_DEPTH} levels",
-                                    line,
-                                    col,
-                                    "entities.yaml needs at most 6 levels",
-                                )
-                            )
+                            raise _Abort(too_deep(line, col))
                         stack.append(container)
                         keys.append(None)
                 elif cls is map_end or cls is seq_end:
@@ -297,19 +298,7 @@ def load_text(text: str, file: str) -> Loaded:
         line, col = (m.line + 1, m.column + 1) if m else (1, 1)
         msg = " ".join(str(x) for x in (e.context, e.problem) if x)
         if "nesting depth" in msg:  # PyYAML >= 6.0.4 has a flow-depth limit of its own
-            return Loaded(
-                None,
-                (
-                    *diags,
-                    err(
-                        "SC105",
-                        f"nesting deeper than {MAX_DEPTH} levels",
-                        line,
-                        col,
-                        "entities.yaml needs at most 6 levels",
-                    ),
-                ),
-            )
+            return Loaded(None, (*diags, too_deep(line, col)))
         return Loaded(None, (*diags, err("SC102", f"malformed YAML: {msg}", line, col)))
     except yaml.YAMLError as e:  # reader errors (control characters...)
         m = getattr(e, "position", None)

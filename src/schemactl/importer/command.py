@@ -10,30 +10,15 @@ refuses (SC771, a bug: every file is put back as it was).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..commands import Result, packages_json
 from ..config import Config, load_config, namespace_problem
+from ..deploy import database_errors as _database_errors
 from ..diagnostics import Diagnostic, did_you_mean, has_errors
-from ..errors import OperationalError, UsageError
+from ..errors import UsageError
 from . import mapping
-
-
-@contextlib.contextmanager
-def _database_errors(doing: str) -> Iterator[None]:
-    import psycopg
-
-    try:
-        yield
-    except psycopg.Error as e:
-        detail = str(getattr(getattr(e, "diag", None), "message_primary", None) or e).strip()
-        raise OperationalError(
-            f"database error while {doing}: {detail.splitlines()[0] if detail else e}",
-            code="SC713",
-        ) from None
 
 
 def _package_dir(config: Config, schema: str) -> Path:
