@@ -237,7 +237,10 @@ def reject(
 def generate(
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default: migrations).")] = None,
     prisma: Annotated[
-        Path | None, typer.Option("--prisma", help="Also write a Prisma schema fragment.")
+        Path | None,
+        typer.Option(
+            "--prisma", help="Also write a Prisma schema (a folder: one file per package)."
+        ),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 if the files are out of date.")
