@@ -272,8 +272,8 @@ def test_a_file_saved_while_the_project_loads_is_read_once(
     write(root, "alpha", ["tag", "label"])  # A: alpha must be redone
     keys_of = project_mod._file_keys
 
-    def racing(found: Any, config: Any) -> Any:
-        out = keys_of(found, config)
+    def racing(found: Any, config: Any, old: Any) -> Any:
+        out = keys_of(found, config, old)
         write(root, "alpha", ["tag", "comment"])  # B, saved between two reads
         return out
 

@@ -71,12 +71,16 @@ def directory() -> Path:
     return base / "schemactl"
 
 
-def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
-    h = hashlib.sha256(_SALT)
-    meta = json.dumps(
+def key_meta(found: Found, naming: tuple[str, str]) -> str:
+    """What a key covers besides the file's bytes."""
+    return json.dumps(
         [found.id, found.namespace, found.path, found.file, found.listed_entities, naming]
     )
-    h.update(meta.encode())
+
+
+def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
+    h = hashlib.sha256(_SALT)
+    h.update(key_meta(found, naming).encode())
     h.update(b"\0")
     h.update(raw)
     return h.hexdigest()

@@ -71,22 +71,61 @@ def realpath(path: str | os.PathLike[str], *, strict: bool = False) -> str:
     return os.path.realpath(path, strict=strict)
 
 
+def _plain(real_dir: str, parts: list[str]) -> str | None:
+    """``real_dir`` (a real path) joined with ``parts``, when that is already a real path
+    to a regular file: every component exists and none is a symlink (one ``lstat`` each,
+    where ``os.path.realpath`` and the checks after it would take three).  None for
+    anything else (a link, ``..``, a missing component): the caller takes the long way."""
+    path = real_dir
+    st = None
+    for part in parts:
+        if part in ("", ".", ".."):
+            return None
+        path = f"{path}{os.sep}{part}"
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            return None
+    return path if st is not None and stat.S_ISREG(st.st_mode) else None
+
+
+def _real_dir(d: Path) -> str | None:
+    """``realpath(d, strict=True)`` when ``d`` is a directory and no symlink (one
+    ``lstat``, its parent's real path remembered); None for anything else."""
+    parent, name = os.path.split(os.fspath(d))
+    real_parent = _real_dirs.get(parent)
+    if real_parent is None or name in ("", ".", ".."):
+        return None
+    full = f"{real_parent}{os.sep}{name}"
+    try:
+        st = os.lstat(full)
+    except OSError:
+        return None
+    return full if stat.S_ISDIR(st.st_mode) else None
+
+
 def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
     _real_dirs.clear()  # the file system may have changed since the last call
     root = config.root
     root_real = os.path.realpath(root)
     diags: list[Diagnostic] = []
-    dirs: dict[str, Path] = {}
+    dirs: dict[str, tuple[Path, str]] = {}  # rel -> the directory, its real path
     for pattern in config.packages:
         try:
             # the glob module, not Path.glob: on Python 3.11 Path.glob crashes on "." and "./"
             hits = glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True)
-            matches = sorted(root / os.path.normpath(p) for p in hits)
+            matches = [root / p for p in sorted(os.path.normpath(p) for p in hits)]
         except (OSError, RuntimeError, ValueError) as e:
             diags.append(Diagnostic("error", "SC111", f"cannot expand glob {pattern!r}: {e}"))
             continue
         for d in matches:
             rel = _rel(root, d)
+            fast = _real_dir(d)
+            if fast is not None:
+                dirs.setdefault(rel, (d, fast))
+                continue
             try:
                 real = realpath(d, strict=True)
             except (OSError, RuntimeError) as e:
@@ -108,25 +147,25 @@ def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
                     )
                 )
                 continue
-            dirs.setdefault(rel, d)
+            dirs.setdefault(rel, (d, real))
     found: list[Found] = []
-    for rel, d in sorted(dirs.items()):
-        f = _package(config, root_real, rel, d, diags)
+    for rel, (d, real) in sorted(dirs.items()):
+        f = _package(config, rel, d, real, diags)
         if f is not None:
             found.append(f)
     return found, diags
 
 
 def _package(
-    config: Config, root_real: str, rel: str, d: Path, diags: list[Diagnostic]
+    config: Config, rel: str, d: Path, real_pkg: str, diags: list[Diagnostic]
 ) -> Found | None:
     seed = os.path.join(d, "seed")
     meta_path = os.path.join(seed, "metadata.json")
     meta_rel = f"{rel}/seed/metadata.json"
     meta: dict[str, Any] = {}
-    has_meta = os.path.isfile(meta_path)
+    meta_or_none = _read_metadata(meta_path, meta_rel, diags)
+    has_meta = meta_or_none is not _ABSENT
     if has_meta:
-        meta_or_none = _read_metadata(meta_path, meta_rel, diags)
         if meta_or_none is None:
             return None
         meta = meta_or_none
@@ -161,10 +200,66 @@ def _package(
     if not isinstance(spath, str) or not spath:
         diags.append(Diagnostic("error", "SC503", "schema.path must be a string", meta_rel))
         return None
-    target = os.path.join(seed, spath)
+    plain = None if os.path.isabs(spath) else _plain(real_pkg, ["seed", *spath.split("/")])
+    # a plain path is a regular file inside the package; anything else goes the long way
+    real_target = plain or _resolve_target(rel, d, real_pkg, spath, explicit, diags)
+    if real_target is None:
+        return None
+    pkg_id = meta.get("packageId", d.name)
+    if not isinstance(pkg_id, str) or not pkg_id:
+        diags.append(Diagnostic("error", "SC503", "packageId must be a string", meta_rel))
+        return None
+    ns_src = meta_rel
+    if "namespace" in schema:
+        ns = schema["namespace"]
+    elif pkg_id in config.namespaces:
+        ns, ns_src = config.namespaces[pkg_id], config.source or "schemactl.toml"
+    else:
+        ns = pkg_id
+    problem = namespace_problem(ns) if isinstance(ns, str) else "is not a string"
+    if problem:
+        diags.append(
+            Diagnostic(
+                "error",
+                "SC505",
+                f"namespace {ns!r} of package {pkg_id} {problem}",
+                ns_src if has_meta or ns_src != meta_rel else f"{rel}",
+                package=pkg_id,
+                hint=f'set one with [namespaces] {pkg_id} = "..." in schemactl.toml '
+                'or "schema": {"namespace": "..."} in metadata.json',
+            )
+        )
+        return None
+    listed = schema.get("entities")
+    if listed is not None and (
+        not isinstance(listed, list) or not all(isinstance(x, str) for x in listed)
+    ):
+        diags.append(
+            Diagnostic("error", "SC503", "schema.entities must be a list of names", meta_rel)
+        )
+        return None
+    file_rel = f"{rel}/seed/{spath}"  # normalised below
+    return Found(
+        id=pkg_id,
+        namespace=ns,
+        path=rel,
+        file=os.path.normpath(file_rel).replace(os.sep, "/"),
+        abs_file=real_target,
+        metadata_file=meta_rel if has_meta else None,
+        listed_entities=tuple(listed) if listed is not None else None,
+    )
+
+
+def _resolve_target(
+    rel: str, d: Path, real_pkg: str, spath: str, explicit: bool, diags: list[Diagnostic]
+) -> str | None:
+    """The real path of a package's entities file that is not plain (``_plain``): a
+    symlink, ``..``, an absolute or a missing path; None, with a diagnostic when it is an
+    error, when it is no usable file inside the package."""
+    target = os.path.join(d, "seed", spath)
+    meta_rel = f"{rel}/seed/metadata.json"
     # where to point: the metadata.json that named the path, else the entities file itself
     where = meta_rel if explicit else f"{rel}/seed/{DEFAULT_SCHEMA_PATH}"
-    real_pkg = realpath(d)
     try:
         real_target = realpath(target)
         if os.path.islink(target) and not os.path.exists(target):
@@ -201,56 +296,21 @@ def _package(
                 )
             )
         return None  # a package without entities is not a schema package
-    pkg_id = meta.get("packageId", d.name)
-    if not isinstance(pkg_id, str) or not pkg_id:
-        diags.append(Diagnostic("error", "SC503", "packageId must be a string", meta_rel))
-        return None
-    ns_src = meta_rel
-    if "namespace" in schema:
-        ns = schema["namespace"]
-    elif pkg_id in config.namespaces:
-        ns, ns_src = config.namespaces[pkg_id], config.source or "schemactl.toml"
-    else:
-        ns = pkg_id
-    problem = namespace_problem(ns) if isinstance(ns, str) else "is not a string"
-    if problem:
-        diags.append(
-            Diagnostic(
-                "error",
-                "SC505",
-                f"namespace {ns!r} of package {pkg_id} {problem}",
-                ns_src if has_meta or ns_src != meta_rel else f"{rel}",
-                package=pkg_id,
-                hint=f'set one with [namespaces] {pkg_id} = "..." in schemactl.toml '
-                'or "schema": {"namespace": "..."} in metadata.json',
-            )
-        )
-        return None
-    listed = schema.get("entities")
-    if listed is not None and (
-        not isinstance(listed, list) or not all(isinstance(x, str) for x in listed)
-    ):
-        diags.append(
-            Diagnostic("error", "SC503", "schema.entities must be a list of names", meta_rel)
-        )
-        return None
-    file_rel = f"{rel}/seed/{Path(spath).as_posix()}"
-    return Found(
-        id=pkg_id,
-        namespace=ns,
-        path=rel,
-        file=os.path.normpath(file_rel).replace(os.sep, "/"),
-        abs_file=real_target,
-        metadata_file=meta_rel if has_meta else None,
-        listed_entities=tuple(listed) if listed is not None else None,
-    )
+    return real_target
+
+
+_ABSENT: dict[str, Any] = {}  # no metadata.json (a distinct object: compared by identity)
 
 
 def _read_metadata(path: str, rel: str, diags: list[Diagnostic]) -> dict[str, Any] | None:
+    """The object in ``path``; ``_ABSENT`` when there is no such file (or a directory
+    is in its place); None, with a diagnostic, when it is unreadable or invalid."""
     try:
         with open(path, "rb") as fh:
             text = fh.read().decode("utf-8-sig")
         data = json.loads(text)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return _ABSENT
     except UnicodeDecodeError:
         diags.append(Diagnostic("error", "SC503", "metadata.json is not valid UTF-8", rel))
         return None

@@ -7,9 +7,10 @@ raises ``ConfigError`` only for an unusable configuration (exit 2).
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from .config import Config, load_config
 from .conflicts import choose_owners, name_collisions, package_clashes
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .discover import Found, discover
-from .load import load_file, load_raw, read_capped
+from .load import MAX_FILE_BYTES, load_file, load_raw, read_capped
 from .model import Entity, External, ForeignKey, LazyEntities, Package, Project
 from .naming import PG_TYPES, derived
 from .schema_check import check_document
@@ -58,10 +59,10 @@ def load_project(
     found, diags = discover(config)
     found, clash = package_clashes(found)
     diags += clash
-    keys, total = _file_keys(found, config)
+    old = snapshot.load(config) if cache.enabled else {}
+    keys, marks, total = _file_keys(found, config, old)
     held: dict[str, list[Draft]] | None = None if total > LEAN_BYTES else {}
     key_of = {f.id: k for f, k in zip(found, keys, strict=True)}
-    old = snapshot.load(config) if cache.enabled else {}
 
     def fresh(pid: str) -> bool:
         st = old.get(pid)
@@ -154,8 +155,16 @@ def load_project(
                 f.id, f.namespace, f.path, f.file, ents, st.owned, f.metadata_file, st.summary, refs
             )
         )
-    if cache.enabled and (states or set(old) != set(key_of)):
-        snapshot.store(config, {f.id: states.get(f.id) or old[f.id] for f in found if key_of[f.id]})
+    if cache.enabled:
+        keep: dict[str, snapshot.PackageState] = {}
+        for f, (stamp, meta) in zip(found, marks, strict=True):
+            if key_of[f.id]:
+                st = states.get(f.id) or old[f.id]
+                if (st.stamp, st.meta) != (stamp, meta):
+                    st = replace(st, stamp=stamp, meta=meta)
+                keep[f.id] = st
+        if keep.keys() != old.keys() or any(st is not old[p] for p, st in keep.items()):
+            snapshot.store(config, keep)
     if not found and not any(d.severity == "error" for d in diags):
         diags.append(
             Diagnostic(
@@ -226,24 +235,43 @@ def _diagnostic_order(d: Diagnostic) -> tuple[Any, ...]:
 LEAN_BYTES = 16 << 20
 
 
-def _file_keys(found: list[Found], config: Config) -> tuple[list[str | None], int]:
+def _file_keys(
+    found: list[Found], config: Config, old: dict[str, Any]
+) -> tuple[list[str | None], list[tuple[list[int] | None, str]], int]:
     """The validation cache key of each entities file (None: unreadable, never cached),
-    and their total size.  The bytes are not kept: whatever is built for a key is built
-    from bytes read again and checked against it (``read_all``)."""
-    from . import cache
+    its ``stamps`` stamp and key meta (for the snapshot), and the files' total size.
+    A file whose stamp and meta match the snapshot's (``old``) is not read: its key is
+    the snapshot's.  The bytes are not kept: whatever is built for a key is built from
+    bytes read again and checked against it (``read_all``)."""
+    from . import cache, stamps
 
     naming = (config.table_style, config.column_style)
+    now = stamps.now_ns()
     keys: list[str | None] = []
+    marks: list[tuple[list[int] | None, str]] = []
     total = 0
     for f in found:
+        meta = cache.key_meta(f, naming)
+        was = old.get(f.id)
         try:
-            raw = read_capped(f.abs_file)
+            if was is not None and was.stamp is not None and was.meta == meta:
+                st = os.stat(f.abs_file)
+                if stamps.matches(was.stamp, st):
+                    keys.append(was.key)
+                    marks.append((was.stamp, meta))
+                    total += st.st_size
+                    continue
+            with open(f.abs_file, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                raw = fh.read(min(st.st_size, MAX_FILE_BYTES) + 1)
         except OSError:
             keys.append(None)
+            marks.append((None, meta))
             continue
         total += len(raw)
         keys.append(cache.key(f, raw, naming))
-    return keys, total
+        marks.append((stamps.of(st, now), meta))
+    return keys, marks, total
 
 
 def _read_into(

@@ -32,7 +32,7 @@ from .diagnostics import Diagnostic
 from .fingerprint import code
 from .model import EntitySummary, ForeignKey
 
-FORMAT = 1
+FORMAT = 2
 _SALT = f"schemactl {code()} snapshot {FORMAT}"
 KEEP = 16  # snapshots kept per cache directory (projects, configurations)
 
@@ -49,6 +49,10 @@ class PackageState:
     owned: tuple[str, ...]
     fks_data: list[list[list[Any]]]  # per entity, in file order: ``encode_fks``
     diagnostics: tuple[Diagnostic, ...]  # the package's own: file, relations, names
+    # the entities file's ``stamps`` stamp when ``key`` was computed, and what else the key
+    # covers (``cache.key_meta``): while both hold, ``key`` is known without reading it
+    stamp: list[int] | None = None
+    meta: str = ""
 
     def fks(self) -> tuple[tuple[ForeignKey, ...], ...]:
         return tuple(tuple(_fk(x) for x in per) for per in self.fks_data)
@@ -123,6 +127,8 @@ def _enc_state(s: PackageState) -> list[Any]:
         s.owned,
         s.fks_data,
         [[getattr(d, a) for a in _DIAG] for d in s.diagnostics],
+        s.stamp,
+        s.meta,
     ]
 
 
@@ -141,8 +147,8 @@ def _checked_fks(fks: Any) -> list[list[list[Any]]]:
 
 
 def _dec_state(v: list[Any]) -> PackageState:
-    key, sig, names, targets, summary, owned, fks, diags = v
-    if not (isinstance(key, str) and isinstance(sig, str)):
+    key, sig, names, targets, summary, owned, fks, diags, stamp, meta = v
+    if not (isinstance(key, str) and isinstance(sig, str) and isinstance(meta, str)):
         raise ValueError("malformed snapshot entry")
     return PackageState(
         key,
@@ -153,6 +159,8 @@ def _dec_state(v: list[Any]) -> PackageState:
         tuple(owned),
         _checked_fks(fks),
         tuple(Diagnostic(*d) for d in diags),
+        stamp,
+        meta,
     )
 
 

@@ -1,18 +1,21 @@
-"""What ``scan`` reads of each registry file, kept so that a re-scan parses only the files
-it changes (SPEC §12: a re-scan after one change under 10% of a cold scan).
+"""What ``scan`` reads of each registry file, kept so that a re-scan neither parses nor
+reads the files it does not change (SPEC §12: a re-scan after one change under 10% of a
+cold scan).
 
 A scan reads every package's baseline checksums and the statuses and states of its
 records; at 1,000 approved packages, parsing the 20 MB of JSON for that was the largest
 part of a re-scan.  A *brief* of a file is exactly that:
 ``[{entity: checksum} of the baseline, [[id, status, base_state, target_state], ...]]``.
 
-Briefs are keyed by the file's name and the BLAKE2b digest of its bytes, so any change
-of a file (by schemactl, git or an editor) is a miss and the file is parsed (and checked)
-as without them; a brief exists only for bytes that parsed and passed the checks.  One
-entry per registry folder in the user cache directory (``cache.directory()``), sealed
-like the project snapshot (salted with schemactl's version); a missing, corrupt or
-foreign entry is ignored.  Off with the cache (``--no-cache``).  Small: about 0.4 KB per
-package.
+Each file's entry is ``[stamp, digest, brief]``: the BLAKE2b digest of the bytes the
+brief was made from, and their ``stamps`` stamp (size, mtime) when it can be trusted.
+A file whose stamp is unchanged is not even read; any other is read, and a digest
+mismatch (a change by schemactl, git or an editor) is a miss: the file is parsed (and
+checked) as without briefs.  A brief exists only for bytes that parsed and passed the
+checks.  One entry per registry folder in the user cache directory
+(``cache.directory()``), sealed like the project snapshot (salted with schemactl's
+version); a missing, corrupt or foreign entry is ignored.  Off with the cache
+(``--no-cache``).  Small: about 0.4 KB per package.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from typing import Any
 from ..fingerprint import code
 from .records import entry_sums
 
-FORMAT = 1
+FORMAT = 2
 _SALT = f"schemactl {code()} registry-briefs {FORMAT}"
 KEEP = 16  # entries kept (registry folders)
 
 Brief = list[Any]  # [baseline checksums, [[id, status, base_state, target_state], ...]]
+Entry = list[Any]  # [stamp or None, digest, brief]
 
 
 def digest(name: str, raw: bytes) -> str:
@@ -63,8 +67,9 @@ def _path(directory: Path) -> tuple[Path, str]:
     return cache_directory() / "registries" / f"{ident}.json", ident
 
 
-def load(directory: Path) -> dict[str, Brief]:
-    """The briefs by digest (empty when there is no usable entry)."""
+def load(directory: Path) -> dict[str, Entry]:
+    """The entries by file name (empty when there is no usable one); each is checked
+    with ``valid`` before use."""
     from ..cache import unseal
 
     try:
@@ -77,8 +82,8 @@ def load(directory: Path) -> dict[str, Brief]:
     return body
 
 
-def store(directory: Path, briefs: dict[str, Brief]) -> None:
-    """Keep ``briefs`` (by digest) as the folder's entry; never fails."""
+def store(directory: Path, briefs: dict[str, Entry]) -> None:
+    """Keep ``briefs`` (by file name) as the folder's entry; never fails."""
     import orjson
 
     from ..cache import prune, sealed, write_atomic
@@ -91,8 +96,18 @@ def store(directory: Path, briefs: dict[str, Brief]) -> None:
         pass
 
 
-def valid(b: Any) -> bool:
-    """Whether a stored brief has the right shape (a damaged entry is never trusted)."""
+def valid(e: Any) -> bool:
+    """Whether a stored entry has the right shape (a damaged entry is never trusted)."""
+    return (
+        isinstance(e, list)
+        and len(e) == 3
+        and (e[0] is None or isinstance(e[0], list))
+        and isinstance(e[1], str)
+        and _valid_brief(e[2])
+    )
+
+
+def _valid_brief(b: Any) -> bool:
     return (
         isinstance(b, list)
         and len(b) == 2

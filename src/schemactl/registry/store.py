@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import stamps
 from ..diagnostics import did_you_mean
 from ..errors import OperationalError, UsageError
 from . import briefs, layout
@@ -42,8 +43,9 @@ class Registry:
         self._files: dict[str, dict[str, Any]] = {}  # parsed
         self._unparsed: dict[str, Path] = {}  # packages known by their brief alone
         self._briefs: dict[str, briefs.Brief] = {}  # of the unparsed packages
-        self._known: dict[str, tuple[str, briefs.Brief]] = {}  # package -> digest, brief
-        self._raw: dict[str, bytes] = {}  # each file's bytes as read or written
+        self._known: dict[str, briefs.Entry] = {}  # package -> [stamp, digest, brief]
+        self._raw: dict[str, bytes] = {}  # each file's bytes as read or written (not those
+        # known by their stamp alone: they are read if parsed)
         self._staged: dict[str, str] = {}  # package -> its new file, written, not yet in place
 
     # ------------------------------------------------------------------ reading
@@ -71,35 +73,45 @@ class Registry:
             ) from None
         use_briefs = briefs.enabled()
         stored = briefs.load(directory) if use_briefs else {}
+        now = stamps.now_ns()
         missed = False
         for name in names:
             if name.startswith(".") or not name.endswith(layout.SUFFIX):
                 continue
             path = directory / name
+            entry = stored.get(name)
+            if entry is not None and not briefs.valid(entry):
+                entry = None
             try:
-                raw = path.read_bytes()
+                if entry is not None and stamps.matches(entry[0], os.stat(path)):
+                    reg._brief_only(name[: -len(layout.SUFFIX)], path, entry)
+                    continue  # unchanged since its brief: not even read
+                raw, stamp = _read(path, now)
             except OSError as e:
                 raise OperationalError(
                     f"cannot read registry file {reg.rel(path)}: {e.strerror}", code="SC000"
                 ) from None
             digest = briefs.digest(name, raw) if use_briefs else ""
-            brief = stored.get(digest) if use_briefs else None
-            if brief is not None and briefs.valid(brief):
-                package = name[: -len(layout.SUFFIX)]
-                reg._unparsed[package] = path
-                reg._briefs[package] = brief
-                reg._known[package] = (digest, brief)
-                reg._raw[package] = raw
+            if entry is not None and entry[1] == digest:
+                reg._brief_only(name[: -len(layout.SUFFIX)], path, [stamp, digest, entry[2]])
+                reg._raw[name[: -len(layout.SUFFIX)]] = raw
+                missed = missed or stamp != entry[0]
                 continue
             data = layout.parse(path, raw, reg.rel(path))
             reg._files[data["package"]] = data
             reg._raw[data["package"]] = raw
             if use_briefs:
-                reg._known[data["package"]] = (digest, briefs.of(data))
+                reg._known[data["package"]] = [stamp, digest, briefs.of(data)]
                 missed = True
         if missed or len(stored) != len(reg._known):
             reg._remember()
         return reg
+
+    def _brief_only(self, package: str, path: Path, entry: briefs.Entry) -> None:
+        """Know ``package`` by its brief alone; its file is read and parsed on demand."""
+        self._unparsed[package] = path
+        self._briefs[package] = entry[2]
+        self._known[package] = entry
 
     @property
     def files(self) -> dict[str, dict[str, Any]]:
@@ -111,7 +123,15 @@ class Registry:
     def _parse(self, package: str) -> dict[str, Any]:
         path = self._unparsed.pop(package)
         del self._briefs[package]
-        data = layout.parse(path, self._raw[package], self.rel(path))
+        raw = self._raw.get(package)
+        if raw is None:  # known by its stamp: read now
+            try:
+                raw = self._raw[package] = path.read_bytes()
+            except OSError as e:
+                raise OperationalError(
+                    f"cannot read registry file {self.rel(path)}: {e.strerror}", code="SC000"
+                ) from None
+        data = layout.parse(path, raw, self.rel(path))
         self._files[package] = data
         return data
 
@@ -127,7 +147,7 @@ class Registry:
 
     def _remember(self) -> None:
         if briefs.enabled():
-            briefs.store(self.directory, dict(self._known.values()))
+            briefs.store(self.directory, {p + layout.SUFFIX: e for p, e in self._known.items()})
 
     def rel(self, path: Path) -> str:
         try:
@@ -213,8 +233,12 @@ class Registry:
                 continue
             _atomic_write(path, raw)
             self._raw[pkg] = raw
-            if briefs.enabled():
-                self._known[pkg] = (briefs.digest(path.name, raw), briefs.of(self._files[pkg]))
+            if briefs.enabled():  # just written: no stamp until it is older (``stamps``)
+                self._known[pkg] = [
+                    None,
+                    briefs.digest(path.name, raw),
+                    briefs.of(self._files[pkg]),
+                ]
             written.append(self.file_of(pkg))
         if renamed:
             _fsync_folder(self.directory)
@@ -259,6 +283,13 @@ class Registry:
             if problem:
                 raise AssertionError(f"about to write a malformed registry file: {problem}")
         return layout.dumps(data)
+
+
+def _read(path: Path, now: int) -> tuple[bytes, stamps.Stamp | None]:
+    """A file's bytes, and its stamp taken before they were read."""
+    with open(path, "rb") as fh:
+        stamp = stamps.of(os.fstat(fh.fileno()), now)
+        return fh.read(), stamp
 
 
 def _write_temporary(path: Path, raw: bytes) -> str:
