@@ -3,6 +3,8 @@ from scratch, whatever sequence of edits came before, and a bad snapshot is igno
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -89,7 +91,12 @@ content = st.lists(st.sampled_from(sorted(MENU)), max_size=4, unique_by=lambda k
 step = st.tuples(st.sampled_from(PACKAGES), st.one_of(st.none(), content))
 
 
-def write(root: Path, pkg: str, items: list[str] | None) -> None:
+_writes = itertools.count()
+
+
+def write(root: Path, pkg: str, items: list[str] | None, *, aged: bool = False) -> None:
+    """``aged``: the file's mtime is set far in the past (a new one each write), so that
+    the snapshot trusts the stamps of the files that did not change (``stamps``)."""
     folder = root / "packages" / pkg
     if items is None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -97,6 +104,9 @@ def write(root: Path, pkg: str, items: list[str] | None) -> None:
     path = folder / "seed" / "schema" / "entities.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("entities:" + ("".join(MENU[i] for i in items) or " []\n"), "utf-8")
+    if aged:
+        old = 1_000_000_000 + next(_writes)
+        os.utime(path, (old, old))
 
 
 def observed(pr: ProjectResult) -> Any:
@@ -126,16 +136,19 @@ def load(root: Path, *, use_cache: bool, monkeypatch: pytest.MonkeyPatch) -> Pro
     steps=st.lists(step, min_size=1, max_size=5),
     owners=st.booleans(),
     lean=st.booleans(),
+    aged=st.booleans(),
 )
 def test_a_project_loaded_through_the_snapshot_is_the_project_loaded_afresh(
     start: dict[str, list[str]],
     steps: list[tuple[str, list[str] | None]],
     owners: bool,
     lean: bool,
+    aged: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """... and a large project's load (``lean``: no drafts held, entities built from the
-    cache on first use) is a small one's (the uncached loads keep their drafts)."""
+    cache on first use) is a small one's (the uncached loads keep their drafts); with
+    ``aged`` files, the unchanged ones are known by their stamps, not read."""
     import schemactl.project as project_mod
 
     lean_bytes = project_mod.LEAN_BYTES
@@ -151,12 +164,12 @@ def test_a_project_loaded_through_the_snapshot_is_the_project_loaded_afresh(
         config = 'packages = ["packages/*"]\n' + ('[owners]\nTag = "beta"\n' if owners else "")
         (root / "schemactl.toml").write_text(config, "utf-8")
         for pkg, items in start.items():
-            write(root, pkg, items)
+            write(root, pkg, items, aged=aged)
         assert observed(load_as(root, use_cache=True, monkeypatch=monkeypatch)) == observed(
             load_as(root, use_cache=False, monkeypatch=monkeypatch)
         )
         for pkg, items in steps:
-            write(root, pkg, items)
+            write(root, pkg, items, aged=aged)
             cached = load_as(root, use_cache=True, monkeypatch=monkeypatch)
             reused = sum(isinstance(p.entities, LazyEntities) for p in cached.project.packages)
             event(f"packages reused from the snapshot: {min(reused, 2)}+")
@@ -298,3 +311,24 @@ def test_a_small_project_keeps_what_it_read(examples: Path) -> None:
     assert [tuple(p.entities) for p in second.project.packages] == [
         tuple(p.entities) for p in first.project.packages
     ]
+
+
+def test_the_hint_of_an_unknown_relation_follows_the_names_of_other_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package with an unknown target is checked again when any package's names
+    change, though it names none of them: its did-you-mean hint depends on them all."""
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "schemactl.toml").write_text('packages = ["packages/*"]\n', "utf-8")
+    write(root, "alpha", ["note"], aged=True)  # Note -> Tagx, unknown
+    write(root, "beta", ["item"], aged=True)
+    hints = []
+    for items in (["item", "tag"], ["item"]):  # Tag comes, then goes
+        write(root, "beta", items, aged=True)
+        cached = load(root, use_cache=True, monkeypatch=monkeypatch)
+        fresh = load(root, use_cache=False, monkeypatch=monkeypatch)
+        assert observed(cached) == observed(fresh)
+        hints.append([d.hint for d in cached.diagnostics if d.code == "SC307"])
+    assert hints[0] != hints[1] and any("Tag" in (h or "") for h in hints[0])

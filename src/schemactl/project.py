@@ -87,13 +87,28 @@ def load_project(
     externals = {e.name for e in config.externals}
     known = sorted(set(definers) | externals)
     digest = snapshot.known_digest(known) if cache.enabled else ""
-    sig = {  # without the cache there is nothing to compare it with, nor to store it in
-        f.id: snapshot.signature(
-            key_of[f.id] or "", names[f.id], targets[f.id], definers, key_of, digest, externals
-        )
-        for f in found
-        if cache.enabled
-    }
+    sig: dict[str, str] = {}  # without the cache there is nothing to compare it with
+    if cache.enabled:
+        # a signature changes only with the package, with a name it defines or targets
+        # being defined by a package that changed (came or went), or, for a package with
+        # an unknown target, with the set of all names; any other keeps its old one
+        moved = {f.id for f in found if not fresh(f.id)} | (old.keys() - key_of.keys())
+        touched = {n for p in moved for n in (*names.get(p, ()), *_old_names(old, p))}
+        known_set = set(known)
+        for f in found:
+            was = old.get(f.id)
+            if (
+                was is not None
+                and f.id not in moved
+                and touched.isdisjoint(names[f.id])
+                and touched.isdisjoint(targets[f.id])
+                and known_set.issuperset(targets[f.id])
+            ):
+                sig[f.id] = was.sig
+                continue
+            sig[f.id] = snapshot.signature(
+                key_of[f.id] or "", names[f.id], targets[f.id], definers, key_of, digest, externals
+            )
     redo = [f for f in found if not fresh(f.id) or old[f.id].sig != sig[f.id]]
 
     # entities needed to redo those: theirs, their relations' targets, and every
@@ -187,6 +202,11 @@ def load_project(
         diags += check_project(config, project)
     diags.sort(key=_diagnostic_order)
     return ProjectResult(config, project, diags, found)
+
+
+def _old_names(old: dict[str, Any], package: str) -> tuple[str, ...]:
+    was = old.get(package)
+    return was.names if was is not None else ()
 
 
 def _settle(

@@ -73,8 +73,19 @@ def render_statements(ops: Sequence[Op]) -> list[str]:
     if touches_existing_tables(ops):
         out.append(LOCK_HEADER)
     for op in ops:
-        out.extend(_RENDERERS[type(op)](op))
+        out.extend(_renderer(op)(op))
     return out
+
+
+def _renderer(op: Op) -> Callable[..., list[str]]:
+    r = _RENDERERS.get(type(op))
+    if r is None:  # an ACL operation (SPEC §13): they render in their own module, loaded
+        # when one is met (a project without ACLs never imports it)
+        from .policies import RENDERERS
+
+        _RENDERERS.update(RENDERERS)
+        r = _RENDERERS[type(op)]
+    return r
 
 
 def touches_existing_tables(ops: Iterable[Op]) -> bool:
@@ -385,11 +396,6 @@ _RENDERERS: dict[type, Callable[..., list[str]]] = {
     SetTableComment: _table_comment,
     SetColumnComment: _column_comment,
 }
-
-# The ACL operations (SPEC §13) render in their own module.
-from .policies import RENDERERS as _ACL_RENDERERS  # noqa: E402
-
-_RENDERERS.update(_ACL_RENDERERS)
 
 __all__ = [
     "LOCK_HEADER",
