@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemactl import schema_check
-from schemactl.schema_check import _TYPE_ONLY, _TYPE_ONLY_ITEMS, published_schema
+from schemactl.schema_check import _INT_RANGES, _TYPE_ONLY, _TYPE_ONLY_ITEMS, published_schema
 
 
 def test_memo_keys_drop_only_values_whose_schema_checks_the_type() -> None:
@@ -26,8 +26,26 @@ def test_memo_keys_drop_only_values_whose_schema_checks_the_type() -> None:
     assert seen == _TYPE_ONLY | _TYPE_ONLY_ITEMS  # every masked key is checked here
 
 
+def test_memo_keys_keep_the_range_verdict_of_integers_whose_schema_checks_a_range() -> None:
+    defs = published_schema()["$defs"]
+    seen = set()
+    for kind in ("field", "namedField", "index", "relation", "acl"):
+        for key, sub in defs[kind]["properties"].items():
+            if key in _INT_RANGES:
+                assert set(sub) <= {"type", "minimum", "maximum", "description"}, (kind, key)
+                assert sub["type"] == "integer"
+                assert _INT_RANGES[key] == (sub.get("minimum"), sub.get("maximum")), (kind, key)
+                seen.add(key)
+    assert seen == set(_INT_RANGES)
+
+
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=4)
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.sampled_from([999, 1000, 1001, 2**70, 1.0, 0.0, 1.5]),  # ranges' edges, whole floats
+    st.floats(allow_nan=False),
+    st.text(max_size=4),
 )
 field_like = st.dictionaries(
     st.sampled_from(
@@ -39,6 +57,8 @@ field_like = st.dictionaries(
             "column",
             "required",
             "maxLength",
+            "precision",
+            "scale",
             "enum",
             "renamedFrom",
             "bogus",

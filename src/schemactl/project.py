@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import verdicts
 from .config import Config, load_config
 from .conflicts import choose_owners, name_collisions, package_clashes
 from .diagnostics import Diagnostic, did_you_mean, has_errors
@@ -418,7 +419,10 @@ def read_all(
 
     def work(indexes: list[int], in_worker: bool) -> list[Any]:
         # a worker writes its cache entries and hands results back as plain data
-        return _read_chunk([todo[i] for i in indexes], config, in_worker, keep)
+        out = _read_chunk([todo[i] for i in indexes], config, in_worker, keep)
+        if in_worker:
+            verdicts.save()  # what it learned of the JSON Schema (the parent saves its own)
+        return out
 
     def finish(res: Any) -> Any:
         if not cache.enabled:  # a worker's entries lived in its memory: it sent them
@@ -428,6 +432,7 @@ def read_all(
         return cache.decode(res) if keep is None and res is not None else res
 
     computed = fork_map(len(todo), work, finish=finish)
+    verdicts.save()
     for (i, _, _, _), res in zip(misses, computed, strict=True):
         results[i] = res
     return results
