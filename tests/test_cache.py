@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 
 from foundation_util import run_cli, tree_hash
@@ -189,3 +190,23 @@ def test_every_command_answers_the_same_with_and_without_the_cache(
     scan = json.loads(uncached[2][1])  # scan --dry-run plans forum's change
     assert [m["package"] for m in scan["migrations"]] == ["forum"]
     assert any(code == 1 for code, _ in uncached)  # check fails: forum is not approved
+
+
+def test_stand_ins_decoded_from_an_entry_are_those_of_its_drafts(project: Path) -> None:
+    """``cache.targets`` reads an entry's stand-ins without building its drafts (the
+    neighbours of a changed package, on a re-scan): they equal ``target_of`` of each."""
+    from schemactl.config import load_config
+    from schemactl.discover import discover
+    from schemactl.project import read_package
+    from schemactl.standins import target_of
+
+    config = load_config(project)
+    found, _ = discover(config)
+    keys = 0
+    for f in found:
+        diags: list = []
+        drafts = read_package(f, config, diags)
+        doc = orjson.loads(orjson.dumps(cache.encode(drafts, diags)))  # as stored
+        assert cache.targets(doc) == [target_of(d) for d in drafts], f.id
+        keys += sum(len(t.keys) for t in cache.targets(doc))
+    assert len(found) >= 10 and keys > len(found)  # real files, with key fields

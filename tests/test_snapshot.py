@@ -248,12 +248,31 @@ def test_a_snapshot_entry_with_the_wrong_shape_is_ignored(examples: Path) -> Non
     path.write_bytes(orjson.dumps(doc))
     assert snapshot.load(load_config(examples)) == {}  # the check no longer matches
     assert observed(load_project(examples)) == want
-    # even with a matching check, an entry that does not decode is not used
-    body = orjson.dumps(doc["body"])
-    doc["check"] = snapshot.hashlib.sha256(body).hexdigest()
-    path.write_bytes(orjson.dumps(doc))
-    assert snapshot.load(load_config(examples)) == {}
+
+    def forge(fks: object) -> None:  # with a matching check, as if schemactl wrote it
+        doc["body"][pid][6] = fks
+        body = orjson.dumps(doc["body"])
+        doc["check"] = snapshot.hashlib.sha256(body).hexdigest()
+        path.write_bytes(orjson.dumps(doc))
+
+    forge(["not the JSON text of the foreign keys"])
+    assert snapshot.load(load_config(examples)) == {}  # the wrong type: never used
     assert observed(load_project(examples)) == want
+    for text in ("not JSON", "[]", '[[["too short"]]]'):  # parsed when first used
+        forge(text)
+        assert pid in snapshot.load(load_config(examples))
+        loaded = load_project(examples)
+        p = loaded.project.package(pid)
+        assert p is not None and p.references() == want_refs(examples, pid)
+        assert observed(loaded) == want  # its entities: from a load without the snapshot
+
+
+def want_refs(root: Path, pid: str) -> tuple[tuple[str, str], ...]:
+    p = load_project(root, use_snapshot=False).project.package(pid)
+    assert p is not None
+    return tuple(
+        (fk.ref_namespace, fk.ref_table) for e in p.owned_entities() for fk in e.foreign_keys
+    )
 
 
 def test_a_file_changed_before_its_entities_are_built_stops_the_command(examples: Path) -> None:

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import zlib
 from dataclasses import fields
@@ -37,6 +38,7 @@ from .discover import Found
 from .fingerprint import code
 from .model import Acl, Check, Field, Index, Loc, Relation
 from .serialize import may_be_lossy
+from .standins import Target
 from .validate import Draft
 
 FORMAT = 1
@@ -119,7 +121,8 @@ def _lossy(doc: dict[str, Any]) -> bool:
     return False
 
 
-def get(k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
+def get_doc(k: str) -> dict[str, Any] | None:
+    """The entry stored under key ``k`` as plain data (``encode``'s form), or None."""
     import orjson
 
     path = directory() / k[:2] / f"{k}.json"
@@ -132,10 +135,22 @@ def get(k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
                 return None
             raw = zlib.decompress(blob)
         doc = orjson.loads(raw)
-        if doc.get("key") != k or (may_be_lossy(raw) and _lossy(doc)):
+        if not isinstance(doc, dict) or doc.get("key") != k:
             return None
-        return decode(doc)
+        if may_be_lossy(raw) and _lossy(doc):
+            return None
+        return doc
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def get(k: str) -> tuple[list[Draft], list[Diagnostic]] | None:
+    doc = get_doc(k)
+    if doc is None:
+        return None
+    try:
+        return decode(doc)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
 
@@ -294,6 +309,40 @@ def _enc_draft(d: Draft) -> dict[str, Any]:
 
 
 _FIELD_ENUM = _FIELD_NAMES.index("enum")
+_FIELD_NAME = _FIELD_NAMES.index("name")
+_FIELD_UNIQUE = _FIELD_NAMES.index("unique")
+
+
+def targets(doc: dict[str, Any]) -> list[Target]:
+    """``standins.target_of`` of each draft of an entry, decoding only what a stand-in
+    keeps (its key fields), not the whole draft."""
+    intern = sys.intern
+    out = []
+    for d in doc["drafts"]:
+        s = d["scalars"]
+        pk = tuple(s[6])
+        fields = d["fields"]
+        unique_one = {ix[1][0] for ix in d["indexes"] if ix[3] and len(ix[1]) == 1}
+        keys = tuple(
+            _dec_field(list(f))
+            for f in fields
+            if pk == (f[_FIELD_NAME],) or f[_FIELD_UNIQUE] or f[_FIELD_NAME] in unique_one
+        )
+        out.append(
+            Target(
+                name=s[0],
+                package=s[1],
+                namespace=s[2],
+                table=s[4],
+                file=s[3],
+                loc=Loc(*d["loc"]),
+                checksum=s[8],
+                primary_key=tuple(intern(n) for n in pk),
+                field_names=tuple(intern(f[_FIELD_NAME]) for f in fields),
+                keys=keys,
+            )
+        )
+    return out
 
 
 def _dec_field(v: list[Any]) -> Field:

@@ -14,6 +14,7 @@ Names:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Literal, overload
@@ -256,8 +257,9 @@ class Package:
     # (name, table, checksum) per entity in file order, known without building entities
     summary: tuple[EntitySummary, ...] | None = None
     # (namespace, table) each foreign key of its owned entities references, in file order,
-    # known without building entities (a first scan orders packages by them)
-    fk_refs: tuple[tuple[str, str], ...] | None = None
+    # known without building entities (a first scan orders packages by them); or what
+    # gives them when called (a ValueError: work them out from the entities)
+    fk_refs: tuple[tuple[str, str], ...] | Callable[[], tuple[tuple[str, str], ...]] | None = None
 
     def owned_entities(self) -> tuple[Entity, ...]:
         owned = set(self.owned)
@@ -269,8 +271,12 @@ class Package:
         return tuple((e.name, e.table, e.checksum) for e in self.entities)
 
     def references(self) -> tuple[tuple[str, str], ...]:
-        if self.fk_refs is not None:
-            return self.fk_refs
+        refs = self.fk_refs
+        if callable(refs):
+            with suppress(ValueError):
+                return refs()
+        elif refs is not None:
+            return refs
         return tuple(
             (fk.ref_namespace, fk.ref_table) for e in self.owned_entities() for fk in e.foreign_keys
         )

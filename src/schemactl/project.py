@@ -41,7 +41,11 @@ class ProjectResult:
 
 
 def load_project(
-    root: Path, *, config: Config | None = None, only: list[str] | None = None
+    root: Path,
+    *,
+    config: Config | None = None,
+    only: list[str] | None = None,
+    use_snapshot: bool = True,
 ) -> ProjectResult:
     """Discover, load and check every package.  With the cache on, the cross-package
     results of packages whose inputs did not change come from the project snapshot
@@ -60,7 +64,7 @@ def load_project(
     found, diags = discover(config)
     found, clash = package_clashes(found)
     diags += clash
-    old = snapshot.load(config) if cache.enabled else {}
+    old = snapshot.load(config) if cache.enabled and use_snapshot else {}
     keys, marks, total = _file_keys(found, config, old)
     held: dict[str, list[Draft]] | None = None if total > LEAN_BYTES else {}
     key_of = {f.id: k for f, k in zip(found, keys, strict=True)}
@@ -121,11 +125,16 @@ def load_project(
     twice = {n for n, ps in definers.items() if len(ps) > 1}
     for n in twice:
         need.update(definers[n])
+    twice_pkgs = sorted({p for n in twice for p in definers[n]})
+    # of the packages that are not redone, only the stand-ins of their entities
+    full_ids = {f.id for f in redo} | set(twice_pkgs)
     more = [f for f in found if f.id in need and f.id not in infos]
+    more = _stand_ins_into([f for f in more if f.id not in full_ids], key_of, old, infos) + [
+        f for f in more if f.id in full_ids
+    ]
     _read_into(more, config, key_of, infos, file_diags, held)
     # a name defined more than once: its definitions in full (SC400 shows differences)
     by_id = {f.id: f for f in found}
-    twice_pkgs = sorted({p for n in twice for p in definers[n]})
     if held is not None:
         full = {p: held[p] for p in twice_pkgs}
     else:
@@ -165,7 +174,7 @@ def load_project(
             ents = tuple(_freeze(d, fk) for d, fk in zip(held.pop(f.id), st.fks(), strict=True))
         else:
             ents = LazyEntities(partial(_rebuild, f, config, st))
-        refs = st.fk_refs() if len(st.fks_data) == len(st.summary) else None
+        refs = st.fk_refs  # called when asked (a first scan orders packages by them)
         packages.append(
             Package(
                 f.id, f.namespace, f.path, f.file, ents, st.owned, f.metadata_file, st.summary, refs
@@ -295,6 +304,31 @@ def _file_keys(
     return keys, marks, total
 
 
+def _stand_ins_into(
+    fs: list[Found],
+    key_of: dict[str, str | None],
+    old: dict[str, Any],
+    infos: dict[str, tuple[list[Target], tuple[str, ...]]],
+) -> list[Found]:
+    """The ``Target`` stand-ins of unchanged packages (in the snapshot) into ``infos``,
+    from their validation cache entries without building their drafts; the packages
+    whose entry is missing, for ``_read_into``."""
+    from . import cache
+
+    missed = []
+    for f in fs:
+        k = key_of[f.id]
+        doc = cache.get_doc(k) if k is not None else None
+        if doc is None:
+            missed.append(f)
+            continue
+        try:
+            infos[f.id] = (cache.targets(doc), old[f.id].targets)
+        except (KeyError, TypeError, IndexError, ValueError):  # a damaged entry: read it
+            missed.append(f)
+    return missed
+
+
 def _read_into(
     fs: list[Found],
     config: Config,
@@ -347,6 +381,15 @@ def _changed(f: Found) -> Exception:
     )
 
 
+def _afresh(f: Found, config: Config) -> tuple[Entity, ...]:
+    """A package's entities from a load that does not use the snapshot (and stores a
+    new one)."""
+    p = load_project(config.root, config=config, use_snapshot=False).project.package(f.id)
+    if p is None:
+        raise _changed(f)
+    return tuple(p.entities)
+
+
 def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
     """The entities of a package the snapshot holds: its drafts (from the validation
     cache, or parsed again) with the stored foreign keys.  The file must still be the
@@ -361,7 +404,10 @@ def _rebuild(f: Found, config: Config, state: Any) -> tuple[Entity, ...]:
     if cache.key(f, raw, (config.table_style, config.column_style)) != state.key:
         raise changed
     ((ds, _),) = read_all([f], config, [raw])
-    fks = state.fks()
+    try:
+        fks = state.fks()
+    except ValueError:  # a snapshot entry sealed right, yet malformed: work it out afresh
+        return _afresh(f, config)
     if len(ds) != len(fks):  # the same bytes give the same entities: a damaged snapshot
         raise changed
     return tuple(_freeze(d, fk) for d, fk in zip(ds, fks, strict=True))

@@ -47,15 +47,29 @@ class PackageState:
     targets: tuple[str, ...]  # the entity names its relations target
     summary: tuple[EntitySummary, ...]
     owned: tuple[str, ...]
-    fks_data: list[list[list[Any]]]  # per entity, in file order: ``encode_fks``
+    # per entity, in file order: ``encode_fks``; or, as the snapshot keeps it, its JSON
+    # text, parsed and checked on first use (most commands never ask: at 1,000 packages
+    # parsing them all was a fifth of a re-scan)
+    fks_data: list[list[list[Any]]] | str
     diagnostics: tuple[Diagnostic, ...]  # the package's own: file, relations, names
     # the entities file's ``stamps`` stamp when ``key`` was computed, and what else the key
     # covers (``cache.key_meta``): while both hold, ``key`` is known without reading it
     stamp: list[int] | None = None
     meta: str = ""
 
+    def fks_list(self) -> list[list[list[Any]]]:
+        """``fks_data`` as lists; ValueError when the stored text is malformed (an entry
+        sealed right, yet wrong: the caller works it out afresh)."""
+        data = self.fks_data
+        if isinstance(data, str):
+            import orjson
+
+            data = _checked_fks(orjson.loads(data), len(self.summary))
+            object.__setattr__(self, "fks_data", data)
+        return data
+
     def fks(self) -> tuple[tuple[ForeignKey, ...], ...]:
-        return tuple(tuple(_fk(x) for x in per) for per in self.fks_data)
+        return tuple(tuple(_fk(x) for x in per) for per in self.fks_list())
 
     def fk_refs(self) -> tuple[tuple[str, str], ...]:
         """``Package.fk_refs``: what the foreign keys of its owned entities reference."""
@@ -63,7 +77,7 @@ class PackageState:
         ns, table = _FK.index("ref_namespace"), _FK.index("ref_table")
         return tuple(
             (x[ns], x[table])
-            for (name, _, _), per in zip(self.summary, self.fks_data, strict=True)
+            for (name, _, _), per in zip(self.summary, self.fks_list(), strict=True)
             if name in owned
             for x in per
         )
@@ -125,7 +139,7 @@ def _enc_state(s: PackageState) -> list[Any]:
         s.targets,
         s.summary,
         s.owned,
-        s.fks_data,
+        s.fks_data if isinstance(s.fks_data, str) else _dumps(s.fks_data),
         [[getattr(d, a) for a in _DIAG] for d in s.diagnostics],
         s.stamp,
         s.meta,
@@ -136,11 +150,20 @@ def _fk(v: list[Any]) -> ForeignKey:
     return ForeignKey(v[0], v[1], tuple(v[2]), v[3], v[4], tuple(v[5]), *v[6:])
 
 
-def _checked_fks(fks: Any) -> list[list[list[Any]]]:
-    """Decoded only when a package's entities are built; their shape is checked now."""
-    if not isinstance(fks, list) or not all(
-        isinstance(per, list) and all(isinstance(x, list) and len(x) == len(_FK) for x in per)
-        for per in fks
+def _dumps(v: Any) -> str:
+    import orjson
+
+    return orjson.dumps(v).decode()
+
+
+def _checked_fks(fks: Any, entities: int) -> list[list[list[Any]]]:
+    if not (
+        isinstance(fks, list)
+        and len(fks) == entities
+        and all(
+            isinstance(per, list) and all(isinstance(x, list) and len(x) == len(_FK) for x in per)
+            for per in fks
+        )
     ):
         raise ValueError("malformed foreign keys in snapshot")
     return fks
@@ -148,7 +171,7 @@ def _checked_fks(fks: Any) -> list[list[list[Any]]]:
 
 def _dec_state(v: list[Any]) -> PackageState:
     key, sig, names, targets, summary, owned, fks, diags, stamp, meta = v
-    if not (isinstance(key, str) and isinstance(sig, str) and isinstance(meta, str)):
+    if not all(isinstance(x, str) for x in (key, sig, meta, fks)):
         raise ValueError("malformed snapshot entry")
     return PackageState(
         key,
@@ -157,7 +180,7 @@ def _dec_state(v: list[Any]) -> PackageState:
         tuple(targets),
         tuple((a, b, c) for a, b, c in summary),
         tuple(owned),
-        _checked_fks(fks),
+        fks,
         tuple(Diagnostic(*d) for d in diags),
         stamp,
         meta,

@@ -140,12 +140,12 @@ def current_sums(
 
 
 def security_of_entries(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, TableSecurity]:
-    from .state import TableSecurity
-
     out = {}
     for name, v in entries.items():
         sec = v.get("security")
         if sec:
+            from .state import TableSecurity
+
             d = v["definition"]
             out[name] = TableSecurity.from_data(d["namespace"], d["table"], sec)
     return out
