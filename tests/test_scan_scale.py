@@ -225,3 +225,94 @@ def test_without_the_cache_every_registry_file_is_parsed(
     res = scan.scan(approved)
     assert len(seen) == N
     assert res.migrations == []
+
+
+def _age(root: Path, seconds: int = 3600) -> None:
+    """Move every file's mtime an hour back: old enough for its stamp to be trusted."""
+    import os
+    import time
+
+    then = int((time.time() - seconds) * 1e9)
+    for p in root.rglob("*"):
+        if (p.is_file() and ".schemactl" in p.parts) or p.name == "entities.yaml":
+            os.utime(p, ns=(then, then))
+
+
+def _read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The registry files a command reads (``Registry.read``'s reads, and those it parses
+    on demand)."""
+    from schemactl.registry import store
+
+    seen: list[str] = []
+    real_read, real_bytes = store._read, Path.read_bytes
+
+    def reading(path: Path, now: int) -> object:
+        seen.append(path.name)
+        return real_read(path, now)
+
+    def read_bytes(self: Path) -> bytes:
+        if self.parent.name == "registry":
+            seen.append(self.name)
+        return real_bytes(self)
+
+    monkeypatch.setattr(store, "_read", reading)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    return seen
+
+
+def test_an_old_registry_file_with_its_stamp_unchanged_is_not_even_read(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "enabled", True)
+    _age(approved)
+    scan.scan(approved)  # reads every file once, and stamps them (they are old)
+    _generator().touch_package(approved, 7, n=N, salt=1)
+    seen = _read(monkeypatch)
+    res = scan.scan(approved)
+    assert [m["package"] for m in res.migrations] == ["pkg_00007"]
+    assert seen == ["pkg_00007.json"]  # parsed because it changes; the others: stamps
+
+
+def test_a_registry_file_rewritten_in_the_same_tick_is_still_read(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Git's racy-clean case: a file stamped within 2 s of being written gets no stamp,
+    so a same-size rewrite that keeps its mtime is still caught by its bytes."""
+    import os
+
+    monkeypatch.setattr(cache, "enabled", True)
+    scan.scan(approved)  # the files are seconds old: briefs, but no stamps
+    f = approved / ".schemactl" / "registry" / "pkg_00011.json"
+    st = f.stat()
+    data = json.loads(f.read_bytes())
+    entity = sorted(data["baseline"])[0]
+    old = data["baseline"][entity]["checksum"]
+    data["baseline"][entity]["checksum"] = ("0" if old[0] != "0" else "1") + old[1:]
+    f.write_bytes(layout.dumps(data))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    res = scan.scan(approved)
+    assert [m["package"] for m in res.migrations] == ["pkg_00011"]  # planned, not skipped
+
+
+def test_an_entities_file_with_its_stamp_unchanged_is_not_read(
+    approved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setattr(cache, "enabled", True)
+    _age(approved)
+    scan.scan(approved)  # stamps every entities file
+    _generator().touch_package(approved, 7, n=N, salt=1)
+    opened: list[str] = []
+    real_fstat = os.fstat
+
+    def fstat(fd: int) -> os.stat_result:  # every read of an entities file fstats it
+        opened.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fstat(fd)
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    res = scan.scan(approved)
+    assert [m["package"] for m in res.migrations] == ["pkg_00007"]
+    read = {Path(p).parts[-4] for p in opened if p.endswith("entities.yaml")}
+    assert read == {"pkg_00007"}  # the other 199 known by their stamps
