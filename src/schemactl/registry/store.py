@@ -41,7 +41,7 @@ class Registry:
         self.directory = directory
         self.root = root
         self._files: dict[str, dict[str, Any]] = {}  # parsed
-        self._unparsed: dict[str, Path] = {}  # packages known by their brief alone
+        self._unparsed: set[str] = set()  # packages known by their brief alone
         self._briefs: dict[str, briefs.Brief] = {}  # of the unparsed packages
         self._known: dict[str, briefs.Entry] = {}  # package -> [stamp, digest, brief]
         self._raw: dict[str, bytes] = {}  # each file's bytes as read or written (not those
@@ -75,25 +75,27 @@ class Registry:
         stored = briefs.load(directory) if use_briefs else {}
         now = stamps.now_ns()
         missed = False
+        folder = os.fspath(directory)
         for name in names:
             if name.startswith(".") or not name.endswith(layout.SUFFIX):
                 continue
-            path = directory / name
             entry = stored.get(name)
             if entry is not None and not briefs.valid(entry):
                 entry = None
             try:
-                if entry is not None and stamps.matches(entry[0], os.stat(path)):
-                    reg._brief_only(name[: -len(layout.SUFFIX)], path, entry)
+                if entry is not None and stamps.matches(entry[0], os.stat(f"{folder}/{name}")):
+                    reg._brief_only(name[: -len(layout.SUFFIX)], entry)
                     continue  # unchanged since its brief: not even read
+                path = directory / name
                 raw, stamp = _read(path, now)
             except OSError as e:
                 raise OperationalError(
-                    f"cannot read registry file {reg.rel(path)}: {e.strerror}", code="SC000"
+                    f"cannot read registry file {reg.rel(directory / name)}: {e.strerror}",
+                    code="SC000",
                 ) from None
             digest = briefs.digest(name, raw) if use_briefs else ""
             if entry is not None and entry[1] == digest:
-                reg._brief_only(name[: -len(layout.SUFFIX)], path, [stamp, digest, entry[2]])
+                reg._brief_only(name[: -len(layout.SUFFIX)], [stamp, digest, entry[2]])
                 reg._raw[name[: -len(layout.SUFFIX)]] = raw
                 missed = missed or stamp != entry[0]
                 continue
@@ -107,9 +109,9 @@ class Registry:
             reg._remember()
         return reg
 
-    def _brief_only(self, package: str, path: Path, entry: briefs.Entry) -> None:
+    def _brief_only(self, package: str, entry: briefs.Entry) -> None:
         """Know ``package`` by its brief alone; its file is read and parsed on demand."""
-        self._unparsed[package] = path
+        self._unparsed.add(package)
         self._briefs[package] = entry[2]
         self._known[package] = entry
 
@@ -121,7 +123,8 @@ class Registry:
         return self._files
 
     def _parse(self, package: str) -> dict[str, Any]:
-        path = self._unparsed.pop(package)
+        self._unparsed.remove(package)
+        path = layout.package_file(self.directory, package)
         del self._briefs[package]
         raw = self._raw.get(package)
         if raw is None:  # known by its stamp: read now
@@ -159,7 +162,7 @@ class Registry:
         return self.rel(layout.package_file(self.directory, package))
 
     def packages(self) -> list[str]:
-        return sorted(self._files.keys() | self._unparsed.keys())
+        return sorted(self._files.keys() | self._unparsed)
 
     def package(self, package: str) -> dict[str, Any]:
         """The data of one package's file, made (empty) on first use."""
