@@ -243,14 +243,15 @@ def test_a_snapshot_entry_with_the_wrong_shape_is_ignored(examples: Path) -> Non
     import orjson
 
     doc = orjson.loads(path.read_bytes())
-    pid = sorted(doc["body"])[0]
-    doc["body"][pid][6] = "not a list of foreign keys"
+    entry = doc["body"][0]  # [package id, state], one per line
+    pid, state = entry
+    state[6] = "not a list of foreign keys"
     path.write_bytes(orjson.dumps(doc))
     assert snapshot.load(load_config(examples)) == {}  # the check no longer matches
     assert observed(load_project(examples)) == want
 
     def forge(fks: object) -> None:  # with a matching check, as if schemactl wrote it
-        doc["body"][pid][6] = fks
+        state[6] = fks
         body = orjson.dumps(doc["body"])
         doc["check"] = snapshot.hashlib.sha256(body).hexdigest()
         path.write_bytes(orjson.dumps(doc))
@@ -351,3 +352,19 @@ def test_the_hint_of_an_unknown_relation_follows_the_names_of_other_packages(
         assert observed(cached) == observed(fresh)
         hints.append([d.hint for d in cached.diagnostics if d.code == "SC307"])
     assert hints[0] != hints[1] and any("Tag" in (h or "") for h in hints[0])
+
+
+def test_states_stored_as_loaded_are_written_back_as_the_same_bytes(examples: Path) -> None:
+    """``store`` writes a loaded state's own line back; encoding it again gives the same."""
+    load_project(examples)
+    (path,) = (examples.parent / "cache" / "projects").glob("*.json")
+    before = path.read_bytes()
+    config = load_config(examples)
+    states = snapshot.load(config)
+    assert states and all(getattr(s, "_line", None) for s in states.values())
+    snapshot.store(config, states)
+    assert path.read_bytes() == before
+    for s in states.values():
+        object.__delattr__(s, "_line")  # encoded afresh: still the same bytes
+    snapshot.store(config, states)
+    assert path.read_bytes() == before

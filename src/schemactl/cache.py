@@ -75,9 +75,11 @@ def directory() -> Path:
 
 def key_meta(found: Found, naming: tuple[str, str]) -> str:
     """What a key covers besides the file's bytes."""
-    return json.dumps(
+    import orjson
+
+    return orjson.dumps(
         [found.id, found.namespace, found.path, found.file, found.listed_entities, naming]
-    )
+    ).decode()
 
 
 def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
@@ -196,20 +198,29 @@ def sealed(salt: str, key: str, body: bytes) -> bytes:
     return head[:-1].encode() + _BODY + body + b"}"
 
 
+def unseal_body(raw: bytes, salt: str, key: str) -> bytes | None:
+    """The body's bytes of an entry ``sealed`` wrote, unparsed; None unless salt, key and
+    checksum all match."""
+    import orjson
+
+    at = raw.find(_BODY)
+    if at < 0 or not raw.endswith(b"}"):
+        return None
+    head = orjson.loads(raw[:at] + b"}")
+    if not isinstance(head, dict) or head.get("salt") != salt or head.get("key") != key:
+        return None
+    body = raw[at + len(_BODY) : -1]
+    return body if head.get("check") == hashlib.sha256(body).hexdigest() else None
+
+
 def unseal(raw: bytes, salt: str, key: str) -> Any:
     """The body of a ``sealed`` entry; None unless salt, key and checksum all match."""
     import orjson
 
-    at = raw.find(_BODY)
-    if at >= 0 and raw.endswith(b"}"):  # as ``sealed`` wrote it: check the body's bytes
-        head = orjson.loads(raw[:at] + b"}")
-        if not isinstance(head, dict) or head.get("salt") != salt or head.get("key") != key:
-            return None
-        body_raw = raw[at + len(_BODY) : -1]
-        if head.get("check") != hashlib.sha256(body_raw).hexdigest():
-            return None
-        return orjson.loads(body_raw)
-    doc = orjson.loads(raw)
+    if raw.find(_BODY) >= 0 and raw.endswith(b"}"):  # as ``sealed`` wrote it
+        body_raw = unseal_body(raw, salt, key)
+        return None if body_raw is None else orjson.loads(body_raw)
+    doc = orjson.loads(raw)  # written otherwise: the checksum of its body re-encoded
     if not isinstance(doc, dict) or doc.get("salt") != salt or doc.get("key") != key:
         return None
     body = doc.get("body")

@@ -168,9 +168,9 @@ def scan(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan, but write nothing.")] = False,
 ) -> None:
     """Validate, then plan and queue one migration per changed package."""
-    from . import workflow
+    from .scan import scan as scan_project  # not through workflow: the re-scan budget
 
-    _run(lambda: workflow.scan(_root(), dry_run=dry_run))
+    _run(lambda: scan_project(_root(), dry_run=dry_run))
 
 
 @app.command("list")

@@ -12,7 +12,7 @@ import glob
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,9 @@ class Found:
     abs_file: str
     metadata_file: str | None = None
     listed_entities: tuple[str, ...] | None = None  # metadata.json schema.entities
+    # the entities file's (size, mtime_ns) as discovery saw it, when it was a plain file
+    # (``_plain``): its stamp, without a second stat (``project._file_keys``)
+    seen: tuple[int, int] | None = field(default=None, compare=False)
 
 
 def _rel(root: Path, p: Path) -> str:
@@ -71,11 +74,12 @@ def realpath(path: str | os.PathLike[str], *, strict: bool = False) -> str:
     return os.path.realpath(path, strict=strict)
 
 
-def _plain(real_dir: str, parts: list[str]) -> str | None:
+def _plain(real_dir: str, parts: list[str]) -> tuple[str, os.stat_result] | None:
     """``real_dir`` (a real path) joined with ``parts``, when that is already a real path
     to a regular file: every component exists and none is a symlink (one ``lstat`` each,
-    where ``os.path.realpath`` and the checks after it would take three).  None for
-    anything else (a link, ``..``, a missing component): the caller takes the long way."""
+    where ``os.path.realpath`` and the checks after it would take three), with the file's
+    status.  None for anything else (a link, ``..``, a missing component): the caller
+    takes the long way."""
     path = real_dir
     st = None
     for part in parts:
@@ -88,7 +92,7 @@ def _plain(real_dir: str, parts: list[str]) -> str | None:
             return None
         if stat.S_ISLNK(st.st_mode):
             return None
-    return path if st is not None and stat.S_ISREG(st.st_mode) else None
+    return (path, st) if st is not None and stat.S_ISREG(st.st_mode) else None
 
 
 def _real_dir(d: Path) -> str | None:
@@ -202,9 +206,14 @@ def _package(
         return None
     plain = None if os.path.isabs(spath) else _plain(real_pkg, ["seed", *spath.split("/")])
     # a plain path is a regular file inside the package; anything else goes the long way
-    real_target = plain or _resolve_target(rel, d, real_pkg, spath, explicit, diags)
-    if real_target is None:
-        return None
+    if plain is not None:
+        real_target, st = plain
+        seen: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+    else:
+        found = _resolve_target(rel, d, real_pkg, spath, explicit, diags)
+        if found is None:
+            return None
+        real_target, seen = found, None
     pkg_id = meta.get("packageId", d.name)
     if not isinstance(pkg_id, str) or not pkg_id:
         diags.append(Diagnostic("error", "SC503", "packageId must be a string", meta_rel))
@@ -247,6 +256,7 @@ def _package(
         abs_file=real_target,
         metadata_file=meta_rel if has_meta else None,
         listed_entities=tuple(listed) if listed is not None else None,
+        seen=seen,
     )
 
 

@@ -285,11 +285,11 @@ def _file_keys(
         was = old.get(f.id)
         try:
             if was is not None and was.stamp is not None and was.meta == meta:
-                st = os.stat(f.abs_file)
-                if stamps.matches(was.stamp, st):
+                seen = f.seen or _size_mtime(os.stat(f.abs_file))
+                if was.stamp == list(seen):
                     keys.append(was.key)
                     marks.append((was.stamp, meta))
-                    total += st.st_size
+                    total += seen[0]
                     continue
             with open(f.abs_file, "rb") as fh:
                 st = os.fstat(fh.fileno())
@@ -327,6 +327,10 @@ def _stand_ins_into(
         except (KeyError, TypeError, IndexError, ValueError):  # a damaged entry: read it
             missed.append(f)
     return missed
+
+
+def _size_mtime(st: os.stat_result) -> tuple[int, int]:
+    return st.st_size, st.st_mtime_ns
 
 
 def _read_into(
