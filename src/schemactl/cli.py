@@ -3,9 +3,11 @@
 Parses options, resolves the root, calls a plain function, renders its result through
 `report`, and maps exceptions to exit codes: 1 findings, 2 usage/config, 3 operational.
 A user error never shows a traceback (``--debug`` does).
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer reads every command's parameters
+on every run, and string annotations cost it a ``get_type_hints`` evaluation each time
+(15 ms of every command, against 3 ms with the annotations evaluated once at import).
+"""
 
 import itertools
 import sys

@@ -171,17 +171,19 @@ def _checked_fks(fks: Any, entities: int) -> list[list[list[Any]]]:
 
 def _dec_state(v: list[Any]) -> PackageState:
     key, sig, names, targets, summary, owned, fks, diags, stamp, meta = v
-    if not all(isinstance(x, str) for x in (key, sig, meta, fks)):
+    if not (
+        type(key) is str and type(sig) is str and type(meta) is str and type(fks) is str
+    ) or any(len(x) != 3 for x in summary):
         raise ValueError("malformed snapshot entry")
     return PackageState(
         key,
         sig,
         tuple(names),
         tuple(targets),
-        tuple((a, b, c) for a, b, c in summary),
+        tuple(map(tuple, summary)),
         tuple(owned),
         fks,
-        tuple(Diagnostic(*d) for d in diags),
+        tuple(Diagnostic(*d) for d in diags) if diags else (),
         stamp,
         meta,
     )
