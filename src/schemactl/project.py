@@ -281,7 +281,8 @@ def _file_keys(
     marks: list[tuple[list[int] | None, str]] = []
     total = 0
     for f in found:
-        meta = cache.key_meta(f, naming)
+        # what the snapshot keeps (nothing without the cache: 10,000 packages' worth)
+        meta = cache.key_meta(f, naming) if cache.enabled else ""
         was = old.get(f.id)
         try:
             if was is not None and was.stamp is not None and was.meta == meta:
@@ -300,7 +301,7 @@ def _file_keys(
             continue
         total += len(raw)
         keys.append(cache.key(f, raw, naming))
-        marks.append((stamps.of(st, now), meta))
+        marks.append((stamps.of(st, now) if cache.enabled else None, meta))
     return keys, marks, total
 
 
