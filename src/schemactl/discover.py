@@ -95,10 +95,10 @@ def _plain(real_dir: str, parts: list[str]) -> tuple[str, os.stat_result] | None
     return (path, st) if st is not None and stat.S_ISREG(st.st_mode) else None
 
 
-def _real_dir(d: Path) -> str | None:
+def _real_dir(d: str) -> str | None:
     """``realpath(d, strict=True)`` when ``d`` is a directory and no symlink (one
     ``lstat``, its parent's real path remembered); None for anything else."""
-    parent, name = os.path.split(os.fspath(d))
+    parent, name = os.path.split(d)
     real_parent = _real_dirs.get(parent)
     if real_parent is None or name in ("", ".", ".."):
         return None
@@ -110,22 +110,31 @@ def _real_dir(d: Path) -> str | None:
     return full if stat.S_ISDIR(st.st_mode) else None
 
 
+def _match(root: Path, top: str, hit: str) -> tuple[str, str]:
+    """A glob hit (normalised, relative to the root): its root-relative posix name and
+    its path.  Plain strings: a Path per package cost more than the rest of its check."""
+    if hit == "." or hit == ".." or hit.startswith(".." + os.sep) or os.path.isabs(hit):
+        d = root / hit
+        return _rel(root, d), os.fspath(d)
+    return hit.replace(os.sep, "/"), os.path.join(top, hit)
+
+
 def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
     _real_dirs.clear()  # the file system may have changed since the last call
     root = config.root
     root_real = os.path.realpath(root)
     diags: list[Diagnostic] = []
-    dirs: dict[str, tuple[Path, str]] = {}  # rel -> the directory, its real path
+    dirs: dict[str, tuple[str, str]] = {}  # rel -> the directory, its real path
+    top = os.fspath(root)
     for pattern in config.packages:
         try:
             # the glob module, not Path.glob: on Python 3.11 Path.glob crashes on "." and "./"
             hits = glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True)
-            matches = [root / p for p in sorted(os.path.normpath(p) for p in hits)]
+            matches = [_match(root, top, p) for p in sorted(os.path.normpath(p) for p in hits)]
         except (OSError, RuntimeError, ValueError) as e:
             diags.append(Diagnostic("error", "SC111", f"cannot expand glob {pattern!r}: {e}"))
             continue
-        for d in matches:
-            rel = _rel(root, d)
+        for rel, d in matches:
             fast = _real_dir(d)
             if fast is not None:
                 dirs.setdefault(rel, (d, fast))
@@ -135,7 +144,13 @@ def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
             except (OSError, RuntimeError) as e:
                 if isinstance(e, RuntimeError) or getattr(e, "errno", None) == 40:
                     diags.append(
-                        Diagnostic("error", "SC111", f"symlink loop at {rel}", rel, package=d.name)
+                        Diagnostic(
+                            "error",
+                            "SC111",
+                            f"symlink loop at {rel}",
+                            rel,
+                            package=os.path.basename(d),
+                        )
                     )
                 continue
             if not os.path.isdir(real):
@@ -161,8 +176,9 @@ def discover(config: Config) -> tuple[list[Found], list[Diagnostic]]:
 
 
 def _package(
-    config: Config, rel: str, d: Path, real_pkg: str, diags: list[Diagnostic]
+    config: Config, rel: str, d: str, real_pkg: str, diags: list[Diagnostic]
 ) -> Found | None:
+    name = os.path.basename(d)
     seed = os.path.join(d, "seed")
     meta_path = os.path.join(seed, "metadata.json")
     meta_rel = f"{rel}/seed/metadata.json"
@@ -181,7 +197,7 @@ def _package(
                 "SC503",
                 "metadata.json 'schema' must be an object with path/entities/namespace",
                 meta_rel,
-                package=d.name,
+                package=name,
             )
         )
         return None
@@ -194,7 +210,7 @@ def _package(
                     "SC503",
                     f"metadata.json: unknown key 'schema.{k}'",
                     meta_rel,
-                    package=d.name,
+                    package=name,
                     hint="schema allows: path, entities, namespace",
                 )
             )
@@ -214,7 +230,7 @@ def _package(
         if found is None:
             return None
         real_target, seen = found, None
-    pkg_id = meta.get("packageId", d.name)
+    pkg_id = meta.get("packageId", name)
     if not isinstance(pkg_id, str) or not pkg_id:
         diags.append(Diagnostic("error", "SC503", "packageId must be a string", meta_rel))
         return None
@@ -261,7 +277,7 @@ def _package(
 
 
 def _resolve_target(
-    rel: str, d: Path, real_pkg: str, spath: str, explicit: bool, diags: list[Diagnostic]
+    rel: str, d: str, real_pkg: str, spath: str, explicit: bool, diags: list[Diagnostic]
 ) -> str | None:
     """The real path of a package's entities file that is not plain (``_plain``): a
     symlink, ``..``, an absolute or a missing path; None, with a diagnostic when it is an
@@ -278,7 +294,9 @@ def _resolve_target(
         pass  # dangling: reported as missing below
     except (OSError, RuntimeError):
         diags.append(
-            Diagnostic("error", "SC111", f"symlink loop at {spath}", where, package=d.name)
+            Diagnostic(
+                "error", "SC111", f"symlink loop at {spath}", where, package=os.path.basename(d)
+            )
         )
         return None
     if os.path.isabs(spath) or not _inside(real_pkg, real_target):
@@ -289,7 +307,7 @@ def _resolve_target(
                 "SC504",
                 f"{what} points outside the package {rel}",
                 where,
-                package=d.name,
+                package=os.path.basename(d),
                 hint="keep the entities file inside the package directory",
             )
         )
@@ -302,7 +320,7 @@ def _resolve_target(
                     "SC504",
                     f"schema.path {spath!r} does not exist",
                     meta_rel,
-                    package=d.name,
+                    package=os.path.basename(d),
                 )
             )
         return None  # a package without entities is not a schema package
