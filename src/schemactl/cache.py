@@ -82,9 +82,10 @@ def key_meta(found: Found, naming: tuple[str, str]) -> str:
     ).decode()
 
 
-def key(found: Found, raw: bytes, naming: tuple[str, str]) -> str:
+def key(found: Found, raw: bytes, naming: tuple[str, str], meta: str | None = None) -> str:
+    """``meta``: ``key_meta(found, naming)`` when the caller has it already."""
     h = hashlib.sha256(_SALT)
-    h.update(key_meta(found, naming).encode())
+    h.update((meta if meta is not None else key_meta(found, naming)).encode())
     h.update(b"\0")
     h.update(raw)
     return h.hexdigest()

@@ -186,7 +186,7 @@ def load_project(
             if key_of[f.id]:
                 st = states.get(f.id) or old[f.id]
                 if (st.stamp, st.meta) != (stamp, meta):
-                    st = replace(st, stamp=stamp, meta=meta)
+                    st = replace(st, stamp=stamp, meta=meta, line=None)
                 keep[f.id] = st
         if keep.keys() != old.keys() or any(st is not old[p] for p, st in keep.items()):
             snapshot.store(config, keep)
@@ -286,8 +286,8 @@ def _file_keys(
         was = old.get(f.id)
         try:
             if was is not None and was.stamp is not None and was.meta == meta:
-                seen = f.seen or _size_mtime(os.stat(f.abs_file))
-                if was.stamp == list(seen):
+                seen = f.seen or stamps.seen(os.stat(f.abs_file))
+                if stamps.matches(was.stamp, seen):
                     keys.append(was.key)
                     marks.append((was.stamp, meta))
                     total += seen[0]
@@ -300,7 +300,7 @@ def _file_keys(
             marks.append((None, meta))
             continue
         total += len(raw)
-        keys.append(cache.key(f, raw, naming))
+        keys.append(cache.key(f, raw, naming, meta or None))
         marks.append((stamps.of(st, now) if cache.enabled else None, meta))
     return keys, marks, total
 
@@ -328,10 +328,6 @@ def _stand_ins_into(
         except (KeyError, TypeError, IndexError, ValueError):  # a damaged entry: read it
             missed.append(f)
     return missed
-
-
-def _size_mtime(st: os.stat_result) -> tuple[int, int]:
-    return st.st_size, st.st_mtime_ns
 
 
 def _read_into(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ class PackageState:
     # covers (``cache.key_meta``): while both hold, ``key`` is known without reading it
     stamp: list[int] | None = None
     meta: str = ""
+    # this state's line as the snapshot file held it, written back as it is while the
+    # state is unchanged (``store``); None for a state made or changed in this run
+    line: bytes | None = field(default=None, repr=False, compare=False)
 
     def fks_list(self) -> list[list[list[Any]]]:
         """``fks_data`` as lists; ValueError when the stored text is malformed (an entry
@@ -169,7 +172,7 @@ def _checked_fks(fks: Any, entities: int) -> list[list[list[Any]]]:
     return fks
 
 
-def _dec_state(v: list[Any]) -> PackageState:
+def _dec_state(v: list[Any], line: bytes | None = None) -> PackageState:
     key, sig, names, targets, summary, owned, fks, diags, stamp, meta = v
     if not (
         type(key) is str and type(sig) is str and type(meta) is str and type(fks) is str
@@ -186,6 +189,7 @@ def _dec_state(v: list[Any]) -> PackageState:
         tuple(Diagnostic(*d) for d in diags) if diags else (),
         stamp,
         meta,
+        line,
     )
 
 
@@ -213,11 +217,7 @@ def load(config: Config) -> dict[str, PackageState]:
             if not isinstance(doc, list):
                 return {}
             pairs = [(None, x) for x in doc]
-        states = {}
-        for line, (pid, v) in pairs:
-            st = states[pid] = _dec_state(v)
-            if line is not None:
-                object.__setattr__(st, "_line", line)  # ``store`` writes it back as it is
+        states = {pid: _dec_state(v, line) for line, (pid, v) in pairs}
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return {}
     touch(path)  # pruning keeps the most recently used
@@ -236,10 +236,7 @@ def store(config: Config, states: dict[str, PackageState]) -> None:
 
     try:
         path, key = _path(config)
-        lines = [
-            getattr(s, "_line", None) or orjson.dumps([pid, _enc_state(s)])
-            for pid, s in states.items()
-        ]
+        lines = [s.line or orjson.dumps([pid, _enc_state(s)]) for pid, s in states.items()]
         body = b"[\n" + b",\n".join(lines) + b"\n]"
         if write_atomic(path, sealed(_SALT, key, body)):
             prune(path.parent, KEEP, spare=path)

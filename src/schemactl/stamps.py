@@ -42,11 +42,11 @@ def of(st: os.stat_result, now: int) -> Stamp | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def matches(stamp: object, st: os.stat_result) -> bool:
-    """Whether a stored stamp says the file ``st`` describes is unchanged."""
-    return (
-        isinstance(stamp, list)
-        and len(stamp) == 2
-        and stamp[0] == st.st_size
-        and stamp[1] == st.st_mtime_ns
-    )
+def seen(st: os.stat_result) -> tuple[int, int]:
+    """What a stamp compares: the file's size and mtime."""
+    return st.st_size, st.st_mtime_ns
+
+
+def matches(stamp: object, now_seen: tuple[int, int]) -> bool:
+    """Whether a stored stamp says the file, ``seen`` as it is now, is unchanged."""
+    return isinstance(stamp, list) and len(stamp) == 2 and tuple(stamp) == now_seen

@@ -79,15 +79,17 @@ class Registry:
         for name in names:
             if name.startswith(".") or not name.endswith(layout.SUFFIX):
                 continue
+            package = name[: -len(layout.SUFFIX)]
             entry = stored.get(name)
             if entry is not None and not briefs.valid(entry):
                 entry = None
             try:
-                if entry is not None and stamps.matches(entry[0], os.stat(f"{folder}/{name}")):
-                    reg._brief_only(name[: -len(layout.SUFFIX)], entry)
+                if entry is not None and stamps.matches(
+                    entry[0], stamps.seen(os.stat(f"{folder}/{name}"))
+                ):
+                    reg._brief_only(package, entry)
                     continue  # unchanged since its brief: not even read
-                path = directory / name
-                raw, stamp = _read(path, now)
+                raw, stamp = _read(directory / name, now)
             except OSError as e:
                 raise OperationalError(
                     f"cannot read registry file {reg.rel(directory / name)}: {e.strerror}",
@@ -95,10 +97,11 @@ class Registry:
                 ) from None
             digest = briefs.digest(name, raw) if use_briefs else ""
             if entry is not None and entry[1] == digest:
-                reg._brief_only(name[: -len(layout.SUFFIX)], [stamp, digest, entry[2]])
-                reg._raw[name[: -len(layout.SUFFIX)]] = raw
+                reg._brief_only(package, [stamp, digest, entry[2]])
+                reg._raw[package] = raw
                 missed = missed or stamp != entry[0]
                 continue
+            path = directory / name
             data = layout.parse(path, raw, reg.rel(path))
             reg._files[data["package"]] = data
             reg._raw[data["package"]] = raw
