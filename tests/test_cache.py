@@ -129,15 +129,39 @@ def test_parallel_and_serial_validation_agree(
 
 
 @pytest.mark.parametrize("n,jobs", [(0, 2), (1, 2), (7, 3), (64, 4), (1000, 2), (5, 1)])
-def test_work_is_dealt_exactly_once_with_the_larger_share_here(n: int, jobs: int) -> None:
-    from schemactl.parallel import MAIN_WEIGHT, shares
+def test_work_is_cut_into_runs_that_cover_each_index_once(n: int, jobs: int) -> None:
+    from schemactl.parallel import RUNS_PER_JOB, runs
 
-    dealt = shares(n, jobs)
-    assert len(dealt) == jobs
-    assert sorted(i for share in dealt for i in share) == list(range(n))
-    if jobs > 1 and n >= jobs * 10:
-        assert len(dealt[0]) == round(n * MAIN_WEIGHT / (MAIN_WEIGHT + jobs - 1))
-        assert all(len(dealt[0]) > len(other) for other in dealt[1:])
+    cut = runs(n, jobs)
+    assert [i for run in cut for i in run] == list(range(n))
+    assert all(run for run in cut)
+    if n >= jobs * RUNS_PER_JOB:
+        assert jobs * RUNS_PER_JOB // 2 <= len(cut) <= jobs * RUNS_PER_JOB
+
+
+def test_a_slower_process_takes_fewer_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs are taken from a shared counter, not dealt up front: when this process is
+    slow, the worker takes most of the work, and every index is still done exactly once
+    and comes back in order (``finish`` applied to the worker's results only)."""
+    import os
+    import time
+
+    from schemactl import parallel
+
+    monkeypatch.setenv("SCHEMACTL_JOBS", "2")
+    me = os.getpid()
+
+    def work(indexes: list[int], in_worker: bool) -> list[tuple[int, int]]:
+        if not in_worker:
+            time.sleep(0.02 * len(indexes))
+        return [(i, os.getpid()) for i in indexes]
+
+    out = parallel.fork_map(240, work, finish=lambda r: (r[0], -r[1]))
+    assert [i for i, _ in out] == list(range(240))
+    here = sum(1 for _, pid in out if pid == me)
+    there = sum(1 for _, pid in out if pid < 0)
+    assert here + there == 240
+    assert there > 3 * here, (here, there)
 
 
 def _commands(root: Path, *extra: str) -> list[tuple[int, str]]:
@@ -210,3 +234,43 @@ def test_stand_ins_decoded_from_an_entry_are_those_of_its_drafts(project: Path) 
         assert cache.targets(doc) == [target_of(d) for d in drafts], f.id
         keys += sum(len(t.keys) for t in cache.targets(doc))
     assert len(found) >= 10 and keys > len(found)  # real files, with key fields
+
+
+@pytest.mark.parametrize("where", ["worker", "here"])
+def test_a_failure_in_any_process_is_raised_here(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import time
+
+    from schemactl import parallel
+
+    monkeypatch.setenv("SCHEMACTL_JOBS", "2")
+
+    def work(indexes: list[int], in_worker: bool) -> list[int]:
+        if (where == "worker") == in_worker:
+            raise ValueError(f"a run failed in the {where} process")
+        time.sleep(0.01 * len(indexes))  # this process is slow: the worker takes runs
+        return indexes
+
+    with pytest.raises(ValueError, match=f"failed in the {where} process"):
+        parallel.fork_map(200, work)
+
+
+def test_a_killed_worker_is_an_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+    import time
+    from concurrent.futures.process import BrokenProcessPool
+
+    from schemactl import parallel
+
+    monkeypatch.setenv("SCHEMACTL_JOBS", "2")
+
+    def work(indexes: list[int], in_worker: bool) -> list[int]:
+        if in_worker:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.01 * len(indexes))
+        return indexes
+
+    with pytest.raises(BrokenProcessPool):
+        parallel.fork_map(200, work)

@@ -38,37 +38,47 @@ except ImportError:  # pragma: no cover - pure-Python fallback
     LIBYAML = False
 
 
+def _lc(mark: Any) -> tuple[int, int]:
+    """The 1-based (line, column) of a parser mark."""
+    return mark.line + 1, mark.column + 1
+
+
 class YMap(dict[str, Any]):
-    """A mapping with positions: ``pos`` of itself, ``kpos[key]`` = (kline, kcol, vline, vcol)."""
+    """A mapping with positions: ``pos`` of itself, ``key_pos``/``value_pos`` of each key
+    and its value.  The parser's marks are kept as they are (``mark``, and ``kpos[key]`` =
+    (key mark, value mark)) and turned into line/column only when asked: most never are."""
 
-    __slots__ = ("kpos", "pos")
+    __slots__ = ("kpos", "mark")
+    mark: Any
+    kpos: dict[str, tuple[Any, Any]]
 
-    def __init__(self, pos: tuple[int, int]):
-        super().__init__()
-        self.pos = pos
-        self.kpos: dict[str, tuple[int, int, int, int]] = {}
+    @property
+    def pos(self) -> tuple[int, int]:
+        return _lc(self.mark)
 
     def key_pos(self, key: str) -> tuple[int, int]:
         p = self.kpos.get(key)
-        return (p[0], p[1]) if p else self.pos
+        return _lc(p[0]) if p else self.pos
 
     def value_pos(self, key: str) -> tuple[int, int]:
         p = self.kpos.get(key)
-        return (p[2], p[3]) if p else self.pos
+        return _lc(p[1]) if p else self.pos
 
 
 class YList(list[Any]):
-    """A sequence with positions: ``pos`` of itself and ``ipos[i]`` of each item."""
+    """A sequence with positions: ``pos`` of itself and ``item_pos(i)`` of each item
+    (kept as marks, like ``YMap``'s)."""
 
-    __slots__ = ("ipos", "pos")
+    __slots__ = ("ipos", "mark")
+    mark: Any
+    ipos: list[Any]
 
-    def __init__(self, pos: tuple[int, int]):
-        super().__init__()
-        self.pos = pos
-        self.ipos: list[tuple[int, int]] = []
+    @property
+    def pos(self) -> tuple[int, int]:
+        return _lc(self.mark)
 
     def item_pos(self, i: int) -> tuple[int, int]:
-        return self.ipos[i] if 0 <= i < len(self.ipos) else self.pos
+        return _lc(self.ipos[i]) if 0 <= i < len(self.ipos) else self.pos
 
 
 def position(data: Any, path: tuple[Any, ...] | list[Any], *, key: bool = False) -> tuple[int, int]:
@@ -185,7 +195,8 @@ def load_text(text: str, file: str) -> Loaded:
                 )
             )
 
-    def key_of(value: Any, top: YMap, line: int, col: int) -> str:
+    def key_of(value: Any, top: YMap, mark: Any) -> str:
+        line, col = _lc(mark)
         if not isinstance(value, str):
             diags.append(err("SC200", f"key {value!r} is not a string", line, col, "quote the key"))
             value = str(value)
@@ -203,17 +214,20 @@ def load_text(text: str, file: str) -> Loaded:
         return value
 
     # The hot loop: one branch per event class, names bound locally.  ``keys[-1]`` is the
-    # pending key of the innermost mapping with its position, or None when a key is next.
+    # pending key of the innermost mapping with its mark, or None when a key is next.
+    # ``plain`` memoises what an untagged plain scalar reads as (keys and most values
+    # repeat), for the scalars that raised no diagnostic.
     parser = _Parser(text)
     get_event = parser.get_event
     scalar_event, map_start, seq_start = (
         yaml.ScalarEvent,
         yaml.MappingStartEvent,
-        (yaml.SequenceStartEvent),
+        yaml.SequenceStartEvent,
     )
     map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     stack: list[Any] = []  # open containers
     keys: list[Any] = []
+    plain: dict[str, Any] = {}
     root: Any = None
     try:
         try:
@@ -222,68 +236,94 @@ def load_text(text: str, file: str) -> Loaded:
                 if ev is None:
                     break
                 cls = type(ev)
-                if cls is scalar_event or cls is map_start or cls is seq_start:
+                if cls is scalar_event:
                     mark = ev.start_mark
-                    line, col = mark.line + 1, mark.column + 1
-                    if ev.anchor is not None or ev.tag is not None:
-                        refuse_node(ev, line, col)
-                    if cls is scalar_event:
-                        value = ev.value if ev.style else _scalar(ev, err, diags, line, col)
-                        container: Any = None
-                    elif cls is map_start:
-                        value = container = YMap((line, col))
+                    tag = ev.tag
+                    if ev.anchor is not None or tag is not None:
+                        refuse_node(ev, *_lc(mark))
+                    if ev.style:
+                        value = ev.value
+                    elif tag is None:
+                        text_ = ev.value
+                        value = plain.get(text_, plain)
+                        if value is plain:
+                            seen = len(diags)
+                            value = _scalar(ev, err, diags, *_lc(mark))
+                            if len(diags) == seen:
+                                plain[text_] = value
                     else:
-                        value = container = YList((line, col))
+                        value = _scalar(ev, err, diags, *_lc(mark))
+                    if not stack:
+                        root = value
+                        continue
+                    top = stack[-1]
+                    if type(top) is YMap:
+                        pending = keys[-1]
+                        if pending is None:  # this scalar is a key
+                            if type(value) is str and value not in top:
+                                keys[-1] = (value, mark)
+                            else:
+                                keys[-1] = (key_of(value, top, mark), mark)
+                        else:
+                            k = pending[0]
+                            top[k] = value
+                            top.kpos[k] = (pending[1], mark)
+                            keys[-1] = None
+                    else:
+                        top.append(value)
+                        top.ipos.append(mark)
+                elif cls is map_start or cls is seq_start:
+                    mark = ev.start_mark
+                    if ev.anchor is not None or ev.tag is not None:
+                        refuse_node(ev, *_lc(mark))
+                    container: Any
+                    if cls is map_start:
+                        container = YMap()
+                        container.kpos = {}
+                    else:
+                        container = YList()
+                        container.ipos = []
+                    container.mark = mark
                     if stack:
                         top = stack[-1]
                         if type(top) is YMap:
                             pending = keys[-1]
-                            if pending is None:  # this node is a key
-                                if container is not None:
-                                    raise _Abort(
-                                        err(
-                                            "SC200", "a mapping key must be a plain name", line, col
-                                        )
-                                    )
-                                keys[-1] = (key_of(value, top, line, col), line, col)
-                            else:
-                                k, kl, kc = pending
-                                top[k] = value
-                                top.kpos[k] = (kl, kc, line, col)
-                                keys[-1] = None
+                            if pending is None:  # a mapping or sequence as a key
+                                raise _Abort(
+                                    err("SC200", "a mapping key must be a plain name", *_lc(mark))
+                                )
+                            k = pending[0]
+                            top[k] = container
+                            top.kpos[k] = (pending[1], mark)
+                            keys[-1] = None
                         else:
-                            top.append(value)
-                            top.ipos.append((line, col))
+                            top.append(container)
+                            top.ipos.append(mark)
                     else:
-                        root = value
-                    if container is not None:
-                        if len(stack) >= MAX_DEPTH:
-                            raise _Abort(too_deep(line, col))
-                        stack.append(container)
-                        keys.append(None)
+                        root = container
+                    if len(stack) >= MAX_DEPTH:
+                        raise _Abort(too_deep(*_lc(mark)))
+                    stack.append(container)
+                    keys.append(None)
                 elif cls is map_end or cls is seq_end:
                     stack.pop()
                     keys.pop()
                 elif cls is yaml.AliasEvent:
-                    mark = ev.start_mark
                     raise _Abort(
                         err(
                             "SC104",
                             f"alias *{ev.anchor} is not allowed",
-                            mark.line + 1,
-                            mark.column + 1,
+                            *_lc(ev.start_mark),
                             "write the value out in full; anchors and aliases are refused "
                             "so that a small file cannot expand into a huge one",
                         )
                     )
                 elif cls is yaml.DocumentStartEvent and root is not None:
-                    mark = ev.start_mark
                     raise _Abort(
                         err(
                             "SC102",
                             "more than one YAML document in the file",
-                            mark.line + 1,
-                            mark.column + 1,
+                            *_lc(ev.start_mark),
                             "remove the second `---` document",
                         )
                     )

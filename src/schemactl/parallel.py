@@ -1,11 +1,18 @@
 """Work spread over forked worker processes, for the stages that are per package.
 
-``fork_map(n, work)`` deals the indexes ``0..n-1`` to this process and ``jobs() - 1``
-forked workers (a fork shares everything loaded so far, so nothing is sent but indexes).
+``fork_map(n, work)`` runs ``work`` over the indexes ``0..n-1`` in this process and
+``jobs() - 1`` forked workers (a fork shares everything loaded so far, so nothing is sent
+but indexes).  The indexes are cut into small runs that each process takes, one at a
+time, from a shared counter, so a slower process simply takes fewer runs and all finish
+at about the same moment.  A worker sends each run's results as soon as it has them, and
+this process takes them in (unpickling them and applying ``finish``) between its own
+runs, not all at the end.
+
 ``work(indexes, in_worker)`` returns one result per index; a worker's results come back
 through pickle, so a worker should return cheap plain data (bytes, lists) and let
-``finish`` turn it back into objects here.  Below ``MIN_ITEMS``, with one job, or off
-Linux (fork is the cheap, safe start method only there) everything runs in this process.
+``finish`` turn it back into objects here.  ``worker_done`` runs in each worker after its
+last run.  Below ``MIN_ITEMS``, with one job, or off Linux (fork is the cheap, safe
+start method only there) everything runs in this process.
 """
 
 from __future__ import annotations
@@ -16,9 +23,13 @@ from collections.abc import Callable
 from typing import Any
 
 MIN_ITEMS = 64  # fewer items than this are not worth a fork
-MAIN_WEIGHT = 1.4  # this process also finishes the workers' results: it takes a larger share
+RUNS_PER_JOB = 24  # runs small enough that the last one barely delays the others
 
 _work: Callable[[list[int], bool], list[Any]] | None = None
+_worker_done: Callable[[], None] | None = None
+_runs: list[list[int]] = []
+_next: Any = None  # the shared counter: the number of the next run to take
+_sent: Any = None  # the queue of (run, results) from the workers; None ends a worker
 # threads to finish before forking (a fork copies no thread, but does copy any lock one
 # of them holds, in hashlib or the I/O layer)
 _threads: list[Any] = []
@@ -39,26 +50,31 @@ def jobs() -> int:
     return min(4, len(os.sched_getaffinity(0)))
 
 
-def shares(n: int, jobs: int) -> list[list[int]]:
-    """Indexes 0..n-1 dealt to ``jobs`` processes, interleaved (neighbouring packages are
-    often alike in size), this process's share first and larger by ``MAIN_WEIGHT``."""
-    if jobs <= 1:
-        return [list(range(n))]
-    main = round(n * MAIN_WEIGHT / (MAIN_WEIGHT + jobs - 1))
-    out: list[list[int]] = [[] for _ in range(jobs)]
-    w = 0
-    for i in range(n):
-        if (i + 1) * main // n > i * main // n:
-            out[0].append(i)
-        else:
-            out[1 + w % (jobs - 1)].append(i)
-            w += 1
-    return out
+def runs(n: int, jobs: int) -> list[list[int]]:
+    """Indexes 0..n-1 cut into consecutive runs, about ``RUNS_PER_JOB`` per process."""
+    size = max(1, -(-n // (max(1, jobs) * RUNS_PER_JOB)))
+    return [list(range(s, min(n, s + size))) for s in range(0, n, size)]
 
 
-def _run_share(indexes: list[int]) -> list[Any]:
-    assert _work is not None
-    return _work(indexes, True)
+def _take() -> int | None:
+    """The number of the next run nobody has taken, or None when all are taken."""
+    with _next.get_lock():
+        r: int = _next.value
+        _next.value = r + 1
+    return r if r < len(_runs) else None
+
+
+def _run_worker() -> None:
+    assert _work is not None and _sent is not None
+    try:
+        while (r := _take()) is not None:
+            _sent.put((r, _work(_runs[r], True)))
+        if _worker_done is not None:
+            _worker_done()
+    finally:
+        _sent.put(None)
+        _sent.close()
+        _sent.join_thread()  # everything put is in the pipe before the task ends
 
 
 def fork_map(
@@ -66,29 +82,62 @@ def fork_map(
     work: Callable[[list[int], bool], list[Any]],
     *,
     finish: Callable[[Any], Any] = lambda x: x,
+    worker_done: Callable[[], None] | None = None,
 ) -> list[Any]:
     """``[result of index i for i in range(n)]``, computed by this process and forked workers."""
-    global _work
+    global _work, _worker_done, _runs, _next, _sent
     j = jobs()
     if n < MIN_ITEMS or j <= 1:
         return work(list(range(n)), False)
     import multiprocessing
+    import queue
     from concurrent.futures import ProcessPoolExecutor
 
     while _threads:
         _threads.pop().join()
-    dealt = shares(n, j)
     out: list[Any] = [None] * n
-    _work = work  # the workers are forked at the first submit and inherit it
-    try:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(j - 1, mp_context=ctx) as ex:
-            futures = [ex.submit(_run_share, share) for share in dealt[1:]]
-            for i, res in zip(dealt[0], work(dealt[0], False), strict=True):
-                out[i] = res
-            for share, fut in zip(dealt[1:], futures, strict=True):
-                for i, res in zip(share, fut.result(), strict=True):
+    ctx = multiprocessing.get_context("fork")
+
+    def take_in(block: bool) -> int:
+        """Results received from the workers (waiting for one when ``block``): how many
+        workers have ended."""
+        ended = 0
+        while True:
+            try:
+                got = _sent.get(timeout=0.05) if block else _sent.get_nowait()
+            except queue.Empty:
+                return ended
+            if got is None:
+                ended += 1
+            else:
+                r, results = got
+                for i, res in zip(_runs[r], results, strict=True):
                     out[i] = finish(res)
+            block = False
+
+    # the workers are forked at the first submit and inherit all of these
+    _work, _worker_done, _runs = work, worker_done, runs(n, j)
+    _next, _sent = ctx.Value("q", 0), ctx.Queue()
+    try:
+        with ProcessPoolExecutor(j - 1, mp_context=ctx) as ex:
+            futures = [ex.submit(_run_worker) for _ in range(j - 1)]
+            ended = 0
+            try:
+                while (r := _take()) is not None:
+                    for i, res in zip(_runs[r], work(_runs[r], False), strict=True):
+                        out[i] = res
+                    ended += take_in(False)
+            except BaseException:
+                with _next.get_lock():  # the workers stop after the run they are in
+                    _next.value = len(_runs)
+                raise
+            while ended < len(futures):
+                ended += take_in(True)
+                for fut in futures:
+                    if fut.done() and fut.exception() is not None:
+                        fut.result()  # a worker failed (or was killed): raise it here
+            for fut in futures:
+                fut.result()
     finally:
-        _work = None
+        _work, _worker_done, _runs, _next, _sent = None, None, [], None, None
     return out

@@ -348,16 +348,20 @@ def _read_into(
         drafts = None if held is None else doc if doc is not None else ds
         return [target_of(d) for d in ds], fd, targets, key, drafts
 
+    def received(res: Any) -> Any:  # a worker's drafts come as their cache entry
+        ts, fd, tg, key, drafts = res
+        return ts, fd, tg, key, cache.decode(drafts)[0] if isinstance(drafts, dict) else drafts
+
     keys = [key_of.get(f.id) for f in fs]
     store = held is None or cache.enabled  # held drafts need no entries but the cache's
-    results = read_all(fs, config, keys=keys, keep=keep, store=store)
+    results = read_all(fs, config, keys=keys, keep=keep, received=received, store=store)
     for f, res in zip(fs, results, strict=True):
         ts, fd, tg, key, drafts = res
         infos[f.id], file_diags[f.id] = (ts, tg), fd
         if store:
             key_of[f.id] = key  # the bytes read may be newer than those keyed first
         if held is not None:
-            held[f.id] = cache.decode(drafts)[0] if isinstance(drafts, dict) else drafts
+            held[f.id] = drafts
 
 
 def _drafts_of(
@@ -421,6 +425,7 @@ def read_all(
     *,
     keys: list[str | None] | None = None,
     keep: Callable[[Found, list[Draft], list[Diagnostic], str | None, Any], Any] | None = None,
+    received: Callable[[Any], Any] | None = None,
     store: bool = True,
 ) -> list[Any]:
     """Load and validate every entities file: from the cache where the file is unchanged,
@@ -433,7 +438,8 @@ def read_all(
     what to return per file instead, applied where the file is read, so that nothing
     holds every file's drafts at once; with it, a changed file is read as it is now,
     ``key`` is the key of the bytes read and ``doc`` their ``cache.encode`` form in a
-    worker (else None).  ``store`` off: no entry is read or written."""
+    worker (else None).  ``received``: applied here to a worker's ``keep`` result as it
+    arrives.  ``store`` off: no entry is read or written."""
     from . import cache
     from .parallel import fork_map
 
@@ -466,19 +472,19 @@ def read_all(
 
     def work(indexes: list[int], in_worker: bool) -> list[Any]:
         # a worker writes its cache entries and hands results back as plain data
-        out = _read_chunk([todo[i] for i in indexes], config, in_worker, keep)
-        if in_worker:
-            verdicts.save()  # what it learned of the JSON Schema (the parent saves its own)
-        return out
+        return _read_chunk([todo[i] for i in indexes], config, in_worker, keep)
 
     def finish(res: Any) -> Any:
         if not cache.enabled:  # a worker's entries lived in its memory: it sent them
             res, k, blob = res
             if blob is not None:
                 cache.memory[k] = blob
-        return cache.decode(res) if keep is None and res is not None else res
+        if keep is None:
+            return cache.decode(res) if res is not None else res
+        return received(res) if received is not None else res
 
-    computed = fork_map(len(todo), work, finish=finish)
+    # a worker saves what it learned of the JSON Schema (this process saves its own)
+    computed = fork_map(len(todo), work, finish=finish, worker_done=verdicts.save)
     verdicts.save()
     for (i, _, _, _), res in zip(misses, computed, strict=True):
         results[i] = res
