@@ -140,6 +140,46 @@ def test_a_failed_scan_leaves_no_staged_file(
     assert not list(folder.glob(".*.tmp"))
 
 
+def test_every_staged_file_is_fsynced_before_it_is_put_in_place(
+    generated: Path, tmp_path: Path, fixed_time: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staged files are fsynced by a background thread (``store._Syncs``), in this
+    process and in the forked worker alike; every one is fsynced before ``write`` renames
+    it, and no thread is left when the scan is done (a later fork must not copy one)."""
+    import os
+    import threading
+
+    from schemactl import parallel
+
+    root = _copy(generated, tmp_path / "repo")
+    monkeypatch.setenv("SCHEMACTL_JOBS", "2")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    log = tmp_path / "fsynced.log"  # appended to by this process and the worker
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        with open(log, "a") as fh:
+            fh.write(os.readlink(f"/proc/self/fd/{fd}") + "\n")
+
+    renamed: list[tuple[str, bool]] = []
+
+    def replace(src: str, dst: str) -> None:
+        synced = set(log.read_text().splitlines()) if log.exists() else set()
+        renamed.append((os.fspath(src), os.fspath(src) in synced))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    before = threading.active_count()
+    scan.scan(root)
+    assert threading.active_count() == before
+    folder = os.fspath(root / ".schemactl" / "registry")
+    staged = [(src, synced) for src, synced in renamed if src.startswith(folder)]
+    assert len(staged) == N
+    assert [src for src, synced in staged if not synced] == []
+
+
 def test_a_dry_run_stages_nothing(generated: Path, tmp_path: Path, fixed_time: None) -> None:
     root = _copy(generated, tmp_path / "repo")
     res = scan.scan(root, dry_run=True)

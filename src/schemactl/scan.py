@@ -197,7 +197,8 @@ def _plan_and_record(
 
     out: list[dict[str, Any]] = []
     done: list[Any]
-    for done in fork_map(len(order.groups), build, finish=orjson.loads):
+    # a worker's staged files are fsynced before it ends; this process's before renaming
+    for done in fork_map(len(order.groups), build, finish=orjson.loads, worker_done=reg.synced):
         for pkg, tmp, summary, rec in done:
             if tmp is not None:
                 reg.adopt(pkg, tmp)

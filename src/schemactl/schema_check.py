@@ -163,6 +163,7 @@ _INT_RANGES: dict[str, tuple[int, int | None]] = {
     "precision": (1, 1000),
     "scale": (0, 1000),
 }
+_MASKED = _TYPE_ONLY | _TYPE_ONLY_ITEMS | _INT_RANGES.keys()  # the keys ``_masked`` changes
 _valid: dict[tuple[str, str], bool] = {}
 
 
@@ -170,7 +171,7 @@ def _child_key(instance: Any) -> str:
     if not isinstance(instance, dict):
         return repr(instance)
     # repr() tells 1 from "1" from True and keeps the order of keys
-    return repr([(k, _masked(k, v)) for k, v in instance.items()])
+    return repr([(k, _masked(k, v)) if k in _MASKED else (k, v) for k, v in instance.items()])
 
 
 def _masked(key: str, value: Any) -> Any:

@@ -264,6 +264,7 @@ def _draft(ctx: _Ctx, ent: YMap, base: tuple[Any, ...], config: Config) -> Draft
 def _field(
     ctx: _Ctx, fname: str, spec: YMap, path: tuple[Any, ...], config: Config
 ) -> Field | None:
+    get = spec.get
     typ = canonical_type(spec["type"])
     assert typ is not None  # the JSON Schema pattern admits only known types
     ok = True
@@ -273,9 +274,9 @@ def _field(
         ok = False
         ctx.error(code, msg, (*path, key), hint)
 
-    primary = bool(spec.get("primary"))
-    required = bool(spec.get("required"))
-    nullable_flag = spec.get("nullable")
+    primary = bool(get("primary"))
+    required = bool(get("required"))
+    nullable_flag = get("nullable")
     if required and nullable_flag is True:
         bad(
             "SC303",
@@ -286,7 +287,7 @@ def _field(
     if primary and nullable_flag is True:
         bad("SC303", f"primary key field {fname} cannot be nullable", "nullable")
     nullable = not (primary or required or nullable_flag is False)
-    generated = bool(spec.get("generated"))
+    generated = bool(get("generated"))
     if generated and typ not in GENERATABLE:
         bad(
             "SC306",
@@ -294,7 +295,7 @@ def _field(
             "generated",
             "remove `generated: true`, or use a default",
         )
-    precision, scale = spec.get("precision"), spec.get("scale")
+    precision, scale = get("precision"), get("scale")
     if (precision is not None or scale is not None) and typ != "decimal":
         bad(
             "SC305",
@@ -306,10 +307,10 @@ def _field(
             bad("SC305", f"field {fname}: scale needs a precision", "scale")
         elif scale > precision:
             bad("SC305", f"field {fname}: scale {scale} exceeds precision {precision}", "scale")
-    max_length = spec.get("maxLength")
+    max_length = get("maxLength")
     if max_length is not None and typ not in TEXTUAL:
         bad("SC306", f"field {fname}: maxLength applies only to string fields", "maxLength")
-    lo, hi = spec.get("min"), spec.get("max")
+    lo, hi = get("min"), get("max")
     for key, v in (("min", lo), ("max", hi)):
         if v is not None and typ not in NUMERIC:
             bad("SC306", f"field {fname}: {key} applies only to numeric fields", key)
@@ -317,7 +318,7 @@ def _field(
             bad("SC306", f"field {fname}: {key} {v} is not an integer", key)
     if lo is not None and hi is not None and lo > hi:
         bad("SC306", f"field {fname}: min {lo} is greater than max {hi}", "min")
-    enum = spec.get("enum")
+    enum = get("enum")
     if enum is not None:
         if typ in TEXTUAL:
             if not all(isinstance(x, str) for x in enum):
@@ -345,12 +346,12 @@ def _field(
             ok = False
     else:
         column = shorten(column_name(fname, config.column_style))
-    renamed = spec.get("renamedFrom")
+    renamed = get("renamedFrom")
     if renamed is not None and not check_identifier(
         ctx, renamed, "renamedFrom", (*path, "renamedFrom")
     ):
         ok = False
-    default = spec.get("default")
+    default = get("default")
     default_now = False
     if default is not None:
         problem, value = _check_default(typ, default, spec)
@@ -375,8 +376,8 @@ def _field(
         primary=primary,
         generated=generated,
         nullable=nullable,
-        unique=bool(spec.get("unique")),
-        index=bool(spec.get("index")),
+        unique=bool(get("unique")),
+        index=bool(get("index")),
         default=default,
         default_now=default_now,
         max_length=max_length,
@@ -385,7 +386,7 @@ def _field(
         enum=enum_t,
         precision=precision,
         scale=scale,
-        description=spec.get("description"),
+        description=get("description"),
         renamed_from=renamed,
         column_override=column_override,
         loc=Loc(ctx.found.file, *spec.pos),

@@ -9,7 +9,10 @@ removes under the lock); a killed process's lock is released by the operating sy
 
 A writer of thousands of files (a first ``scan``) need not hold them all: ``stage``
 writes one package's file to its temporary at once and lets its data go; ``write``
-renames it into place with the others, and a failed transaction removes it.
+renames it into place with the others, and a failed transaction removes it.  A staged
+temporary is fsynced by a background thread while the process goes on with the next
+package (an fsync waits on the disk, not on Python); ``synced`` waits for them, and
+``write`` does before it renames anything.
 
 A file whose bytes have a brief (``briefs``: what ``scan`` reads of it, kept in the user
 cache) is parsed only when asked for more (``files``, ``baseline``, ``records``...), so a
@@ -47,6 +50,7 @@ class Registry:
         self._raw: dict[str, bytes] = {}  # each file's bytes as read or written (not those
         # known by their stamp alone: they are read if parsed)
         self._staged: dict[str, str] = {}  # package -> its new file, written, not yet in place
+        self._syncs = _Syncs()  # the fsyncs of the files this process staged
 
     # ------------------------------------------------------------------ reading
 
@@ -224,6 +228,7 @@ class Registry:
         place; the files written (relative)."""
         written = []
         renamed = False
+        self.synced()
         # a file known by its brief alone was not asked for, so not changed
         for pkg in sorted(self._files.keys() | self._staged.keys()):
             path = layout.package_file(self.directory, pkg)
@@ -258,9 +263,15 @@ class Registry:
         more of that package, and must not be asked about it again.  The temporary's
         path, for a forked worker to hand to its parent's ``adopt``."""
         path = layout.package_file(self.directory, package)
-        tmp = _write_temporary(path, self._bytes(package))
+        tmp = _write_temporary(path, self._bytes(package), sync=False)
+        self._syncs.add(tmp)
         self.adopt(package, tmp)
         return tmp
+
+    def synced(self) -> None:
+        """Wait until every file this process staged is fsynced (a forked worker calls
+        it before it ends; ``write`` before it renames)."""
+        self._syncs.wait()
 
     def adopt(self, package: str, tmp: str) -> None:
         """Take ``tmp``, staged by ``stage`` (perhaps in a forked worker), as the new file
@@ -276,6 +287,8 @@ class Registry:
 
     def discard(self) -> None:
         """Remove the staged files (the transaction failed, or was a dry run)."""
+        with contextlib.suppress(OSError):
+            self._syncs.wait()
         for tmp in self._staged.values():
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -298,8 +311,50 @@ def _read(path: Path, now: int) -> tuple[bytes, stamps.Stamp | None]:
         return fh.read(), stamp
 
 
-def _write_temporary(path: Path, raw: bytes) -> str:
-    """``raw`` in a new, fsynced temporary file beside ``path``, with ``path``'s mode."""
+class _Syncs:
+    """fsyncs of written files, run by one background thread of this process."""
+
+    LIMIT = 256  # files written but not yet fsynced, at most
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+        self._pid = 0
+        self._pending: list[Any] = []
+
+    def add(self, path: str) -> None:
+        if self._pool is None or self._pid != os.getpid():  # none yet, or a fork's copy
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool, self._pid, self._pending = ThreadPoolExecutor(1), os.getpid(), []
+        self._pending.append(self._pool.submit(_fsync_file, path))
+        if len(self._pending) > self.LIMIT:
+            self._pending.pop(0).result()
+
+    def wait(self) -> None:
+        """Wait for every fsync (raising the first that failed), and end the thread: no
+        thread may outlive this, for a fork must not copy one."""
+        pending, pool = self._pending, self._pool
+        self._pending, self._pool = [], None
+        if pool is None or self._pid != os.getpid():
+            return
+        try:
+            for f in pending:
+                f.result()
+        finally:
+            pool.shutdown(wait=True)
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_temporary(path: Path, raw: bytes, *, sync: bool = True) -> str:
+    """``raw`` in a new temporary file beside ``path``, with ``path``'s mode; fsynced,
+    unless ``sync`` is off (then the caller fsyncs it before renaming it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -307,7 +362,8 @@ def _write_temporary(path: Path, raw: bytes) -> str:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -21,12 +21,19 @@ import math
 
 from ..model import Scalar
 
+_quoted: dict[str, str] = {}  # names repeat across tables: each is quoted once
+
 
 def ident(name: str) -> str:
     """``order`` -> ``"order"``; ``we"ird`` -> ``"we""ird"``."""
-    if not name or "\x00" in name:
-        raise ValueError(f"invalid SQL identifier {name!r}")
-    return '"' + name.replace('"', '""') + '"'
+    q = _quoted.get(name)
+    if q is None:
+        if not name or "\x00" in name:
+            raise ValueError(f"invalid SQL identifier {name!r}")
+        q = '"' + name.replace('"', '""') + '"'
+        if len(_quoted) < 100_000:
+            _quoted[name] = q
+    return q
 
 
 def qualified(namespace: str, name: str) -> str:
