@@ -312,16 +312,24 @@ def _read(path: Path, now: int) -> tuple[bytes, stamps.Stamp | None]:
 
 
 class _Syncs:
-    """fsyncs of written files, run by one background thread of this process."""
+    """fsyncs of written files, run by one background thread of this process once there
+    are many (the first few are fsynced at once: a re-scan writes one file, and a thread
+    would cost it more than it saves)."""
 
+    AT_ONCE = 16  # files fsynced at once, before the thread starts
     LIMIT = 256  # files written but not yet fsynced, at most
 
     def __init__(self) -> None:
         self._pool: Any = None
         self._pid = 0
         self._pending: list[Any] = []
+        self._count = 0
 
     def add(self, path: str) -> None:
+        self._count += 1
+        if self._count <= self.AT_ONCE:
+            _fsync_file(path)
+            return
         if self._pool is None or self._pid != os.getpid():  # none yet, or a fork's copy
             from concurrent.futures import ThreadPoolExecutor
 
