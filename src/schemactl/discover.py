@@ -179,8 +179,7 @@ def _package(
     config: Config, rel: str, d: str, real_pkg: str, diags: list[Diagnostic]
 ) -> Found | None:
     name = os.path.basename(d)
-    seed = os.path.join(d, "seed")
-    meta_path = os.path.join(seed, "metadata.json")
+    meta_path = f"{d}{os.sep}seed{os.sep}metadata.json"  # d is a path from the glob
     meta_rel = f"{rel}/seed/metadata.json"
     meta: dict[str, Any] = {}
     meta_or_none = _read_metadata(meta_path, meta_rel, diags)
@@ -334,9 +333,15 @@ def _read_metadata(path: str, rel: str, diags: list[Diagnostic]) -> dict[str, An
     """The object in ``path``; ``_ABSENT`` when there is no such file (or a directory
     is in its place); None, with a diagnostic, when it is unreadable or invalid."""
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8-sig")
-        data = json.loads(text)
+        # os.open, not open(): a buffered file object costs more than the small read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):  # a directory: IsADirectoryError here
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        data = json.loads(b"".join(chunks).decode("utf-8-sig"))
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return _ABSENT
     except UnicodeDecodeError:
