@@ -274,3 +274,31 @@ def test_a_killed_worker_is_an_error_not_a_hang(monkeypatch: pytest.MonkeyPatch)
 
     with pytest.raises(BrokenProcessPool):
         parallel.fork_map(200, work)
+
+
+@pytest.mark.parametrize("where", ["worker", "here"])
+def test_a_failure_after_large_results_is_raised_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Results larger than a pipe's buffer are waiting when one process fails: the other
+    is not left blocked on a full pipe (the review found such a hang in a version that
+    streamed results through a queue of its own)."""
+    import time
+
+    from schemactl import parallel
+
+    monkeypatch.setenv("SCHEMACTL_JOBS", "2")
+    calls = {"n": 0}
+
+    def work(indexes: list[int], in_worker: bool) -> list[bytes]:
+        if (where == "worker") == in_worker:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise ValueError(f"a run failed in the {where} process")
+        time.sleep(0.02)
+        return [b"x" * 50_000 for _ in indexes]
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=f"failed in the {where} process"):
+        parallel.fork_map(400, work)
+    assert time.monotonic() - started < 60

@@ -4,9 +4,9 @@
 ``jobs() - 1`` forked workers (a fork shares everything loaded so far, so nothing is sent
 but indexes).  The indexes are cut into small runs that each process takes, one at a
 time, from a shared counter, so a slower process simply takes fewer runs and all finish
-at about the same moment.  A worker sends each run's results as soon as it has them, and
-this process takes them in (unpickling them and applying ``finish``) between its own
-runs, not all at the end.
+at about the same moment.  A worker's results come back through its future (the
+executor's own channel, which turns a failed or killed worker into an error here rather
+than a hang), and this process applies ``finish`` to them.
 
 ``work(indexes, in_worker)`` returns one result per index; a worker's results come back
 through pickle, so a worker should return cheap plain data (bytes, lists) and let
@@ -29,7 +29,6 @@ _work: Callable[[list[int], bool], list[Any]] | None = None
 _worker_done: Callable[[], None] | None = None
 _runs: list[list[int]] = []
 _next: Any = None  # the shared counter: the number of the next run to take
-_sent: Any = None  # the queue of (run, results) from the workers; None ends a worker
 # threads to finish before forking (a fork copies no thread, but does copy any lock one
 # of them holds, in hashlib or the I/O layer)
 _threads: list[Any] = []
@@ -64,17 +63,14 @@ def _take() -> int | None:
     return r if r < len(_runs) else None
 
 
-def _run_worker() -> None:
-    assert _work is not None and _sent is not None
-    try:
-        while (r := _take()) is not None:
-            _sent.put((r, _work(_runs[r], True)))
-        if _worker_done is not None:
-            _worker_done()
-    finally:
-        _sent.put(None)
-        _sent.close()
-        _sent.join_thread()  # everything put is in the pipe before the task ends
+def _run_worker() -> list[tuple[int, list[Any]]]:
+    assert _work is not None
+    done = []
+    while (r := _take()) is not None:
+        done.append((r, _work(_runs[r], True)))
+    if _worker_done is not None:
+        _worker_done()
+    return done
 
 
 def fork_map(
@@ -85,59 +81,34 @@ def fork_map(
     worker_done: Callable[[], None] | None = None,
 ) -> list[Any]:
     """``[result of index i for i in range(n)]``, computed by this process and forked workers."""
-    global _work, _worker_done, _runs, _next, _sent
+    global _work, _worker_done, _runs, _next
     j = jobs()
     if n < MIN_ITEMS or j <= 1:
         return work(list(range(n)), False)
     import multiprocessing
-    import queue
     from concurrent.futures import ProcessPoolExecutor
 
     while _threads:
         _threads.pop().join()
     out: list[Any] = [None] * n
     ctx = multiprocessing.get_context("fork")
-
-    def take_in(block: bool) -> int:
-        """Results received from the workers (waiting for one when ``block``): how many
-        workers have ended."""
-        ended = 0
-        while True:
-            try:
-                got = _sent.get(timeout=0.05) if block else _sent.get_nowait()
-            except queue.Empty:
-                return ended
-            if got is None:
-                ended += 1
-            else:
-                r, results = got
-                for i, res in zip(_runs[r], results, strict=True):
-                    out[i] = finish(res)
-            block = False
-
     # the workers are forked at the first submit and inherit all of these
-    _work, _worker_done, _runs = work, worker_done, runs(n, j)
-    _next, _sent = ctx.Value("q", 0), ctx.Queue()
+    _work, _worker_done, _runs, _next = work, worker_done, runs(n, j), ctx.Value("q", 0)
     try:
         with ProcessPoolExecutor(j - 1, mp_context=ctx) as ex:
             futures = [ex.submit(_run_worker) for _ in range(j - 1)]
-            ended = 0
             try:
                 while (r := _take()) is not None:
                     for i, res in zip(_runs[r], work(_runs[r], False), strict=True):
                         out[i] = res
-                    ended += take_in(False)
+                for fut in futures:
+                    for r, results in fut.result():  # a worker's error is raised here
+                        for i, res in zip(_runs[r], results, strict=True):
+                            out[i] = finish(res)
             except BaseException:
-                with _next.get_lock():  # the workers stop after the run they are in
+                with _next.get_lock():  # the other workers stop after the run they are in
                     _next.value = len(_runs)
                 raise
-            while ended < len(futures):
-                ended += take_in(True)
-                for fut in futures:
-                    if fut.done() and fut.exception() is not None:
-                        fut.result()  # a worker failed (or was killed): raise it here
-            for fut in futures:
-                fut.result()
     finally:
-        _work, _worker_done, _runs, _next, _sent = None, None, [], None, None
+        _work, _worker_done, _runs, _next = None, None, [], None
     return out

@@ -264,8 +264,8 @@ class Registry:
         path, for a forked worker to hand to its parent's ``adopt``."""
         path = layout.package_file(self.directory, package)
         tmp = _write_temporary(path, self._bytes(package), sync=False)
+        self.adopt(package, tmp)  # first: a failed fsync still leaves it to ``discard``
         self._syncs.add(tmp)
-        self.adopt(package, tmp)
         return tmp
 
     def synced(self) -> None:
