@@ -252,7 +252,7 @@ class Registry:
                 ]
             written.append(self.file_of(pkg))
         if renamed:
-            _fsync_folder(self.directory)
+            _fsync(self.directory)
         if written:
             self._remember()
         return written
@@ -328,13 +328,13 @@ class _Syncs:
     def add(self, path: str) -> None:
         self._count += 1
         if self._count <= self.AT_ONCE:
-            _fsync_file(path)
+            _fsync(path)
             return
         if self._pool is None or self._pid != os.getpid():  # none yet, or a fork's copy
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool, self._pid, self._pending = ThreadPoolExecutor(1), os.getpid(), []
-        self._pending.append(self._pool.submit(_fsync_file, path))
+        self._pending.append(self._pool.submit(_fsync, path))
         if len(self._pending) > self.LIMIT:
             self._pending.pop(0).result()
 
@@ -352,7 +352,8 @@ class _Syncs:
             pool.shutdown(wait=True)
 
 
-def _fsync_file(path: str) -> None:
+def _fsync(path: str | Path) -> None:
+    """fsync a file or a folder by its path."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -387,15 +388,7 @@ def _atomic_write(path: Path, raw: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    dfd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    _fsync(path.parent)
 
 
 def _mode(path: Path) -> int:
